@@ -1,0 +1,165 @@
+"""Bulk upserts: PostgreSQL through COPY, SQLite through executemany, both inside the caller's transaction.
+
+Rows are upserted on the table's primary key (the contract's natural key). An update only touches rows
+whose values differ, so re-importing the same files writes nothing. Encrypted columns keep their stored
+ciphertext when the blind index shows the plaintext is unchanged (AES-GCM ciphertexts differ every time).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Boolean, Connection, Date, DateTime, LargeBinary, Table, text
+
+from wealthcrm.db import is_postgres
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    *,
+    insert_only: Sequence[str] = (),
+) -> int:
+    """Insert or update `frame` into `table` on its primary key; returns rows inserted or changed."""
+    if frame.empty:
+        return 0
+    columns = [c for c in frame.columns if c in table.c]
+    key = [c.name for c in table.primary_key.columns]
+    updatable = [c for c in columns if c not in key and c not in insert_only]
+    if is_postgres(conn):
+        return _pg_upsert(conn, table, frame[columns], key, updatable)
+    return _sqlite_upsert(conn, table, frame[columns], key, updatable)
+
+
+def _stable(column: str, table_name: str, excluded: str, distinct: str) -> str:
+    """SET expression: keep the stored ciphertext when the plaintext (its blind index) is unchanged."""
+    index = column.removesuffix("_enc") + "_index"
+    return (
+        f"CASE WHEN {table_name}.{index} {distinct} {excluded}.{index} "
+        f"THEN {table_name}.{column} ELSE {excluded}.{column} END"
+    )
+
+
+def _on_conflict(table: Table, key: list[str], updatable: list[str], *, pg: bool) -> str:
+    name = table.name
+    if not updatable:
+        return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    same = "IS NOT DISTINCT FROM" if pg else "IS"
+    differ = "IS DISTINCT FROM" if pg else "IS NOT"
+    sets = []
+    for c in updatable:
+        if c.endswith("_enc") and c.removesuffix("_enc") + "_index" in updatable:
+            sets.append(f"{c} = {_stable(c, name, 'excluded', same)}")
+        else:
+            sets.append(f"{c} = excluded.{c}")
+    compared = [c for c in updatable if not c.endswith("_enc")]
+    where = " OR ".join(f"{name}.{c} {differ} excluded.{c}" for c in compared) or "FALSE"
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)} WHERE {where}"
+
+
+# --- SQLite ----------------------------------------------------------------------------------------
+
+
+def _sqlite_column(table: Table, name: str, series: pd.Series) -> list[Any]:
+    """Python values as SQLAlchemy's SQLite dialect stores them (ISO text dates, 0/1 booleans)."""
+    col_type = table.c[name].type
+    if isinstance(col_type, DateTime):
+        arr = pa.Array.from_pandas(series)
+        return pa.compute.strftime(arr, format="%Y-%m-%d %H:%M:%S.000000").to_pylist()  # type: ignore[no-any-return]
+    if isinstance(col_type, Date):
+        return pa.Array.from_pandas(series).cast(pa.date32()).cast(pa.string()).to_pylist()  # type: ignore[no-any-return]
+    if isinstance(col_type, Boolean):
+        return [None if v is None or v is pd.NA else int(v) for v in series.astype(object)]
+    if series.dtype.kind == "f":
+        values = series.to_numpy()
+        out = values.astype(object)
+        out[np.isnan(values)] = None
+        return out.tolist()
+    return pa.Array.from_pandas(series).to_pylist() if not isinstance(col_type, LargeBinary) else list(series)
+
+
+def _sqlite_upsert(
+    conn: Connection, table: Table, frame: pd.DataFrame, key: list[str], updatable: list[str]
+) -> int:
+    cols = list(frame.columns)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        + _on_conflict(table, key, updatable, pg=False)
+    )
+    rows = list(zip(*(_sqlite_column(table, c, frame[c]) for c in cols), strict=True))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    before = raw.total_changes
+    cur = raw.cursor()
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
+    return int(raw.total_changes - before)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+
+def _pg_arrow(table: Table, frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow columns whose CSV text PostgreSQL's COPY reads back exactly."""
+    arrays = {}
+    for name in frame.columns:
+        col_type = table.c[name].type
+        series = frame[name]
+        if isinstance(col_type, LargeBinary):
+            arrays[name] = pa.array([None if v is None else "\\x" + v.hex() for v in series], pa.string())
+        elif isinstance(col_type, DateTime):
+            arrays[name] = pa.compute.strftime(pa.Array.from_pandas(series), format="%Y-%m-%d %H:%M:%S")
+        elif isinstance(col_type, Date):
+            arrays[name] = pa.Array.from_pandas(series).cast(pa.date32())
+        elif isinstance(col_type, Boolean):
+            arrays[name] = pa.array(series.astype(object).where(series.notna(), None).tolist(), pa.bool_())
+        else:
+            arrays[name] = pa.Array.from_pandas(series)
+    return pa.table(arrays)
+
+
+def _copy(conn: Connection, target: str, data: pa.Table) -> None:
+    buf = io.BytesIO()
+    pacsv.write_csv(data, buf, write_options=pacsv.WriteOptions(include_header=False, batch_size=65536))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {target} ({', '.join(data.column_names)}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        view = buf.getbuffer()
+        step = 1 << 20
+        for start in range(0, len(view), step):
+            copy.write(view[start : start + step])
+
+
+def _pg_upsert(
+    conn: Connection, table: Table, frame: pd.DataFrame, key: list[str], updatable: list[str]
+) -> int:
+    data = _pg_arrow(table, frame)
+    empty = conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {table.name})")).scalar()
+    if empty:
+        # First load of a table: nothing to conflict with, so COPY straight in (keys were checked unique).
+        _copy(conn, table.name, data)
+        return len(frame)
+    stage = f"_stage_{table.name}"
+    conn.execute(text(f"CREATE TEMP TABLE {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    _copy(conn, stage, data)
+    cols = ", ".join(data.column_names)
+    result = conn.execute(
+        text(
+            f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {stage} "
+            + _on_conflict(table, key, updatable, pg=True)
+        )
+    )
+    conn.execute(text(f"DROP TABLE {stage}"))
+    return int(result.rowcount)

@@ -1,0 +1,164 @@
+"""The fixed vocabulary of the domain (see GLOSSARY.md): code names shared by models, rules and imports.
+
+Values are the code names; what a bank may tune (thresholds, periods) lives in settings, not here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """Customer tiers in ascending order of month-average AUM."""
+
+    mass = "mass"
+    gold = "gold"
+    sunflower = "sunflower"
+    diamond = "diamond"
+    private = "private"
+
+    @property
+    def rank(self) -> int:
+        return TIER_ORDER.index(self)
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.mass, Tier.gold, Tier.sunflower, Tier.diamond, Tier.private)
+
+
+class Role(StrEnum):
+    rm = "rm"
+    team_lead = "team_lead"
+    branch_manager = "branch_manager"
+    service = "service"
+    analyst = "analyst"
+    auditor = "auditor"
+    admin = "admin"
+
+
+class StaffStatus(StrEnum):
+    active = "active"
+    on_leave = "on_leave"
+    left = "left"
+
+
+class Gender(StrEnum):
+    male = "M"
+    female = "F"
+
+
+class RiskLevel(StrEnum):
+    """Customer risk tolerance from the suitability questionnaire (C1 conservative … C5 aggressive)."""
+
+    C1 = "C1"
+    C2 = "C2"
+    C3 = "C3"
+    C4 = "C4"
+    C5 = "C5"
+
+
+class ProductRisk(StrEnum):
+    """Product risk rating (R1 low … R5 high)."""
+
+    R1 = "R1"
+    R2 = "R2"
+    R3 = "R3"
+    R4 = "R4"
+    R5 = "R5"
+
+
+class CustomerStatus(StrEnum):
+    active = "active"
+    closed = "closed"
+
+
+class AssetClass(StrEnum):
+    """Asset classes that make up AUM (SPEC "AUM"); foreign-currency deposits are converted to CNY."""
+
+    demand_deposit = "demand_deposit"
+    time_deposit = "time_deposit"
+    wmp = "wmp"
+    fund = "fund"
+    insurance = "insurance"
+    bond = "bond"
+    precious_metal = "precious_metal"
+    custody = "custody"
+
+
+class ProductType(StrEnum):
+    demand_deposit = "demand_deposit"
+    time_deposit = "time_deposit"
+    wmp = "wmp"
+    fund = "fund"
+    insurance = "insurance"
+    bond = "bond"
+    precious_metal = "precious_metal"
+    custody = "custody"
+
+
+class ProductStatus(StrEnum):
+    on_sale = "on_sale"
+    closed = "closed"
+
+
+class PositionStatus(StrEnum):
+    open = "open"
+    matured = "matured"
+    redeemed = "redeemed"
+
+
+class Direction(StrEnum):
+    inflow = "in"
+    outflow = "out"
+
+
+class TxnChannel(StrEnum):
+    counter = "counter"
+    mobile = "mobile"
+    online = "online"
+    atm = "atm"
+    rm = "rm"
+    batch = "batch"
+
+
+class Counterparty(StrEnum):
+    """Who is on the other side of a transaction; `other_bank` is the outflow the early warning watches."""
+
+    own_account = "own_account"
+    same_bank = "same_bank"
+    other_bank = "other_bank"
+    payroll = "payroll"
+    merchant = "merchant"
+    product = "product"
+    cash = "cash"
+
+
+class InteractionChannel(StrEnum):
+    phone = "phone"
+    visit = "visit"
+    branch = "branch"
+    video = "video"
+    wechat = "wechat"
+    sms = "sms"
+    email = "email"
+
+
+class InteractionPurpose(StrEnum):
+    service = "service"
+    review = "review"
+    retention = "retention"
+    sales = "sales"
+    maturity = "maturity"
+    complaint_followup = "complaint_followup"
+    care = "care"
+    other = "other"
+
+
+class InteractionOutcome(StrEnum):
+    reached = "reached"
+    no_answer = "no_answer"
+    declined = "declined"
+    interested = "interested"
+    sold = "sold"
+    retained = "retained"
+    lost = "lost"
+    other = "other"
