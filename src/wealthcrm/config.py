@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -187,7 +187,9 @@ class Settings(BaseSettings):
         None,
         description="Base64 32-byte key for PII encrypted at rest; default: a key file created in data_dir.",
     )
-    locale: str = Field("zh_CN", description="Default language of pages and reports: zh_CN or en.")
+    locale: Literal["zh_CN", "en"] = Field(
+        "zh_CN", description="Default language of pages and reports: zh_CN or en."
+    )
     tiers: TierSettings = Field(default_factory=TierSettings)
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
-from wealthcrm.db import all_models, make_engine
 from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.staff.models import Branch
 from wealthcrm.tiers.service import NoDataForMonth, TierReport, tier_report
@@ -37,24 +35,10 @@ BOOK: dict[str, tuple[list[float | None], date | None]] = {
     "C10": ([12_000_000] * 5, None),  # private
 }
 
-URLS = ["sqlite://"]
-if os.environ.get("WEALTHCRM_TEST_DATABASE_URL"):
-    URLS.append(os.environ["WEALTHCRM_TEST_DATABASE_URL"])
-
-
-@pytest.fixture(scope="module", params=URLS, ids=lambda url: url.split(":")[0])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    engine = make_engine(request.param)
-    metadata = all_models()
-    metadata.drop_all(engine)
-    metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
 
 @pytest.fixture
 def conn(engine: Engine) -> Iterator[Connection]:
-    """A connection whose transaction is rolled back after the test."""
+    """A connection whose transaction is rolled back after the test (engine: shared conftest)."""
     with engine.connect() as connection:
         transaction = connection.begin()
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from wealthcrm import __version__
-from wealthcrm.cli import config_cmd, db_cmd, import_cmd, tiers_cmd, user_cmd
+from wealthcrm.cli import config_cmd, contract_cmd, db_cmd, import_cmd, tiers_cmd, user_cmd
 from wealthcrm.cli.common import State
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ def main(
 config_cmd.register(app)
 db_cmd.register(app)
 import_cmd.register(app)
+contract_cmd.register(app)
 tiers_cmd.register(app)
 user_cmd.register(app)
 
