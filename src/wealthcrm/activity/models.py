@@ -22,9 +22,11 @@ class Transaction(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"))
     txn_date: Mapped[date]
     amount: Mapped[float] = mapped_column(money())
-    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "direction"))
-    channel: Mapped[TxnChannel] = mapped_column(str_enum(TxnChannel, "channel"))
-    counterparty_kind: Mapped[Counterparty] = mapped_column(str_enum(Counterparty, "counterparty_kind"))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "direction", check=False))
+    channel: Mapped[TxnChannel] = mapped_column(str_enum(TxnChannel, "channel", check=False))
+    counterparty_kind: Mapped[Counterparty] = mapped_column(
+        str_enum(Counterparty, "counterparty_kind", check=False)
+    )
     product_code: Mapped[str | None] = mapped_column(ForeignKey("products.product_code"))
 
 

@@ -22,7 +22,9 @@ class AumMonthly(Base):
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)
-    asset_class: Mapped[AssetClass] = mapped_column(str_enum(AssetClass, "asset_class"), primary_key=True)
+    asset_class: Mapped[AssetClass] = mapped_column(
+        str_enum(AssetClass, "asset_class", check=False), primary_key=True
+    )
     avg_daily_balance: Mapped[float] = mapped_column(money())
     month_end_balance: Mapped[float] = mapped_column(money())
 

@@ -13,6 +13,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 
@@ -86,10 +88,22 @@ def parse_datetime(values: pd.Series) -> Parsed:
     return _to_datetime64(objs), [("not a date and time: use YYYY-MM-DD HH:MM:SS", failed)]
 
 
+def _arrow_float(values: pd.Series, *, strip_commas: bool) -> pd.Series | None:
+    """All values as float64 in one C++ pass, or None when some value is not a number."""
+    try:
+        chunked = pa.array(values.array)  # zero-copy for pandas' Arrow-backed strings
+        if strip_commas:
+            chunked = pc.replace_substring(chunked, ",", "")
+        return pd.Series(pc.cast(chunked, pa.float64()).to_numpy(zero_copy_only=False), index=values.index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
 def parse_number(values: pd.Series, *, integer: bool) -> Parsed:
-    text = values.str.replace(",", "", regex=False) if not integer else values
-    num = pd.to_numeric(text, errors="coerce")
-    num = num.astype("float64")
+    num = _arrow_float(values, strip_commas=not integer)
+    if num is None:  # some value is not a number: find which, row by row
+        text = values.str.replace(",", "", regex=False) if not integer else values
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
     present = values.notna().to_numpy()
     bad = present & ~np.isfinite(num.to_numpy(na_value=np.nan))
     if integer:

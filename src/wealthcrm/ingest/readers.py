@@ -115,43 +115,51 @@ def _read_csv(path: Path, spec: FileSpec, data: bytes, digest: str, fallback: st
         raw.problems.append(Problem(path.name, None, None, f"not readable as UTF-8 or {fallback.upper()}"))
         return raw
     utf8, raw.encoding = decoded
-    first_line = utf8.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = utf8.find(b"\n")
+    first_line = utf8[: end if end >= 0 else len(utf8)].decode("utf-8").rstrip("\r")
     if not first_line.strip():
         raw.problems.append(Problem(path.name, 1, None, "the file has no header row"))
         return raw
     header = next(csv.reader([first_line]))
-    bad_rows: list[Problem] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        line = row.number if row.number is not None else None
-        bad_rows.append(
-            Problem(
-                path.name,
-                line,
-                None,
-                f"expected {row.expected_columns} fields, found {row.actual_columns}",
-            )
-        )
-        return "skip"
-
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        # Threads for speed; a file with malformed rows is read again on one thread, the only way
+        # pyarrow numbers the bad rows.
+        table, bad_rows = _parse_csv(utf8, header, path.name, threads=True)
+        if bad_rows:
+            table, bad_rows = _parse_csv(utf8, header, path.name, threads=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raw.problems.append(Problem(path.name, None, None, f"not a readable CSV file: {exc}"))
         return raw
     raw.problems.extend(bad_rows)
     raw.frame = _to_frame(table, raw)
     return raw
+
+
+def _parse_csv(
+    utf8: bytes, header: list[str], label: str, *, threads: bool
+) -> tuple[pa.Table, list[Problem]]:
+    bad_rows: list[Problem] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(
+            Problem(
+                label, row.number, None, f"expected {row.expected_columns} fields, found {row.actual_columns}"
+            )
+        )
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table, bad_rows
 
 
 def _read_parquet(path: Path, spec: FileSpec, data: bytes, digest: str) -> RawFile:

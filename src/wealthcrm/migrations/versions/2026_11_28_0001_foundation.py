@@ -1,8 +1,8 @@
-"""foundation
+"""Foundation: organisation, customers, products, holdings, activity, interactions, users, imports.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 21:53:55.678504
+Create Date: 2026-11-28 22:07:39.828585
 """
 
 from collections.abc import Sequence
@@ -235,7 +235,6 @@ def upgrade() -> None:
                 "custody",
                 name="asset_class",
                 native_enum=False,
-                create_constraint=True,
             ),
             nullable=False,
         ),
@@ -379,24 +378,10 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=32), nullable=False),
         sa.Column("txn_date", sa.Date(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=18, scale=2, asdecimal=False), nullable=False),
-        sa.Column(
-            "direction",
-            sa.Enum("in", "out", name="direction", native_enum=False, create_constraint=True),
-            nullable=False,
-        ),
+        sa.Column("direction", sa.Enum("in", "out", name="direction", native_enum=False), nullable=False),
         sa.Column(
             "channel",
-            sa.Enum(
-                "counter",
-                "mobile",
-                "online",
-                "atm",
-                "rm",
-                "batch",
-                name="channel",
-                native_enum=False,
-                create_constraint=True,
-            ),
+            sa.Enum("counter", "mobile", "online", "atm", "rm", "batch", name="channel", native_enum=False),
             nullable=False,
         ),
         sa.Column(
@@ -411,7 +396,6 @@ def upgrade() -> None:
                 "cash",
                 name="counterparty_kind",
                 native_enum=False,
-                create_constraint=True,
             ),
             nullable=False,
         ),
