@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
@@ -120,17 +121,20 @@ def tier_report(
         .where(AumMonthly.month < end)
         .group_by(AumMonthly.customer_id, AumMonthly.month)
     )
-    rows = [(cid, _month_number(m), float(aum or 0.0)) for cid, m, aum in conn.execute(stmt)]
-    if not any(m == report_no for _, m, _ in rows):
+    result = conn.execute(stmt).all()
+    cids = np.array([r[0] for r in result], dtype=object)
+    month_nos = np.array([_month_number(r[1]) for r in result], dtype=np.int64)
+    values = np.array([float(r[2] or 0.0) for r in result], dtype=np.float64)
+    if not (month_nos == report_no).any():
         raise NoDataForMonth(_month_start(report_no))
 
-    first_no = min(m for _, m, _ in rows)
+    first_no = int(month_nos.min())
     months = report_no - first_no + 1
-    ids = sorted({cid for cid, _, _ in rows})
+    codes, uniques = pd.factorize(cids, sort=True)
+    ids = list(uniques)
     row_of = {cid: i for i, cid in enumerate(ids)}
     aum = np.full((len(ids), months), np.nan)
-    for cid, m, value in rows:
-        aum[row_of[cid], m - first_no] = np.nan_to_num(aum[row_of[cid], m - first_no]) + value
+    aum[codes, month_nos - first_no] = values  # one row per (customer, month): GROUP BY made it so
 
     # Month index of closing, relative to the first data month; a huge number when not closed.
     never = np.iinfo(np.int64).max
