@@ -172,6 +172,25 @@ class ImportSettings(_Section):
     )
 
 
+class WebSettings(_Section):
+    """The web application: login sessions and account lockout."""
+
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the session cookie; default: a random key file created in data_dir.",
+    )
+    session_max_age_minutes: int = Field(
+        480, ge=5, le=7 * 24 * 60, description="A login lasts this many minutes; then the user logs in again."
+    )
+    lockout_attempts: int = Field(
+        5, ge=1, le=100, description="Wrong passwords in a row that lock an account …"
+    )
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="… for this many minutes.")
+    cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (set true when served behind TLS)."
+    )
+
+
 class Settings(BaseSettings):
     """The effective settings of one wealthcrm installation."""
 
@@ -197,6 +216,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     suitability: SuitabilitySettings = Field(default_factory=SuitabilitySettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,16 @@ from pathlib import Path
 import typer
 
 from wealthcrm import __version__
-from wealthcrm.cli import config_cmd, contract_cmd, db_cmd, import_cmd, tiers_cmd, user_cmd
+from wealthcrm.cli import (
+    config_cmd,
+    contract_cmd,
+    db_cmd,
+    import_cmd,
+    serve_cmd,
+    simulate_cmd,
+    tiers_cmd,
+    user_cmd,
+)
 from wealthcrm.cli.common import State
 
 app = typer.Typer(
@@ -52,16 +61,9 @@ db_cmd.register(app)
 import_cmd.register(app)
 contract_cmd.register(app)
 tiers_cmd.register(app)
+simulate_cmd.register(app)
+serve_cmd.register(app)
 user_cmd.register(app)
-
-
-@app.command("demo")
-def demo() -> None:
-    """Build a simulated branch and serve it (not yet: arrives with the simulator).
-
-    Example: wealthcrm demo
-    """
-    typer.echo("not yet: the demo arrives with the branch simulator (issue 3).")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Dependencies of the routes: settings, the request's database session, the logged-in user, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from wealthcrm.config import Settings
+from wealthcrm.db import session_scope
+from wealthcrm.errors import Forbidden
+from wealthcrm.users.models import User
+from wealthcrm.vocab import Role
+from wealthcrm.web.auth import LOGIN_FIRST, LoginRequired, SignedIn, is_locked
+from wealthcrm.web.i18n import Translator
+from wealthcrm.web.templating import translator
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    with session_scope(request.app.state.engine) as session:
+        yield session
+
+
+def utcnow() -> datetime:
+    """Now as naive UTC, the form of stored timestamps."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# scope="function": commit before the response is sent, so a client never sees unsaved work.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Gettext = Annotated[Translator, Depends(translator)]
+
+
+def current_user(request: Request, session: DbSession) -> SignedIn:
+    """The logged-in, active, unlocked user; else :class:`LoginRequired` (login page or 401 JSON)."""
+    uid = request.session.get("uid")
+    user = session.get(User, uid) if isinstance(uid, int) else None
+    if user is None or not user.is_active or is_locked(user, utcnow()):
+        if uid is not None:
+            request.session.clear()
+        raise LoginRequired(LOGIN_FIRST)
+    signed_in = SignedIn.of(user)
+    request.state.user = signed_in  # for the top bar, also on error pages after a rollback
+    return signed_in
+
+
+CurrentUser = Annotated[SignedIn, Depends(current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[SignedIn], SignedIn]:
+    """A dependency: the current user when their role is one of ``roles``, else :class:`Forbidden`."""
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> SignedIn:
+        if user.role not in allowed:
+            raise Forbidden(f"the {user.role.value} role may not see this")
+        return user
+
+    return check
