@@ -12,6 +12,7 @@ from wealthcrm.cli import (
     contract_cmd,
     db_cmd,
     import_cmd,
+    model_cmd,
     serve_cmd,
     simulate_cmd,
     tiers_cmd,
@@ -63,6 +64,7 @@ contract_cmd.register(app)
 tiers_cmd.register(app)
 simulate_cmd.register(app)
 serve_cmd.register(app)
+model_cmd.register(app)
 user_cmd.register(app)
 
 

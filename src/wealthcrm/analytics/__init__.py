@@ -1,0 +1,1 @@
+"""Analytics: features, tiers and lifecycle batch, churn models, segmentation, survival."""
