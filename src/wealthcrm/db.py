@@ -82,6 +82,8 @@ def is_postgres(engine_or_conn: Any) -> bool:
 def all_models() -> MetaData:
     """Import every domain's models so Base.metadata is complete (for Alembic and tests)."""
     import wealthcrm.activity.models
+    import wealthcrm.alerts.models
+    import wealthcrm.analytics.models
     import wealthcrm.customers.models
     import wealthcrm.holdings.models
     import wealthcrm.ingest.models

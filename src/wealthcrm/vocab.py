@@ -162,3 +162,42 @@ class InteractionOutcome(StrEnum):
     retained = "retained"
     lost = "lost"
     other = "other"
+
+
+class Stage(StrEnum):
+    """Lifecycle stage, assigned monthly in this order of precedence (SPEC "Lifecycle stages")."""
+
+    churned = "churned"
+    declining = "declining"
+    onboarding = "onboarding"
+    growing = "growing"
+    mature = "mature"
+    won_back = "won_back"
+
+
+class AlertType(StrEnum):
+    """Early-warning signals (SPEC "Early-warning signals")."""
+
+    large_outflow = "large_outflow"
+    outflow_other_bank = "outflow_other_bank"
+    not_reinvested = "not_reinvested"
+    near_threshold = "near_threshold"
+    watch = "watch"
+    payroll_stopped = "payroll_stopped"
+    activity_collapse = "activity_collapse"
+    complaint = "complaint"
+    sla_breach = "sla_breach"
+    detractor = "detractor"
+    rm_changed = "rm_changed"
+    risk_assessment_expired = "risk_assessment_expired"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    closed = "closed"

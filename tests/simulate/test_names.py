@@ -6,7 +6,14 @@ import numpy as np
 from stdnum.cn import ric
 
 from wealthcrm.security.pii import is_valid_mobile, is_valid_national_id
-from wealthcrm.simulate.names import REGION_CODES, bump_sequence, mobiles, national_id, national_ids
+from wealthcrm.simulate.names import (
+    REGION_CODES,
+    bump_sequence,
+    mobiles,
+    national_id,
+    national_ids,
+    next_region,
+)
 
 
 def test_every_region_code_is_valid_for_every_birth_year() -> None:
@@ -37,3 +44,11 @@ def test_bumping_a_clashing_id_keeps_it_valid_and_the_same_person() -> None:
 
 def test_mobiles_are_mainland_numbers() -> None:
     assert all(is_valid_mobile(m) for m in mobiles(np.random.default_rng(1), 500))
+
+
+def test_a_full_birth_date_moves_to_the_next_birth_place() -> None:
+    nid = national_id(REGION_CODES[-1], "19800101", 101)
+    moved = next_region(nid)
+    assert moved[:6] == REGION_CODES[0]
+    assert moved[6:17] == nid[6:17]
+    assert is_valid_national_id(moved)

@@ -18,24 +18,22 @@ class SimParams:
 
     # --- population -------------------------------------------------------------------------------
     #: Median and log-sd of total AUM at the start (CNY, lognormal truncated at ``wealth_floor``).
-    wealth_median: float = 150_000.0
-    wealth_sigma: float = 1.15
+    wealth_median: float = 125_000.0
+    wealth_sigma: float = 1.25
     #: The extract covers customers who were gold or above: nobody starts below this AUM.
     wealth_floor: float = 55_000.0
     #: Share of customers drawn from a Pareto tail instead (business owners, heirs), its minimum and α.
-    tail_share: float = 0.012
+    tail_share: float = 0.015
     tail_min: float = 2_000_000.0
     tail_alpha: float = 1.25
     #: Share of customers onboarded during the simulated window (the rest existed before it).
     new_customer_share: float = 0.08
-    #: Share of customers whose salary is paid into the bank (代发).
-    payroll_share: float = 0.45
     #: Monthly household income: median (CNY), log-sd, and elasticity to wealth.
     income_median: float = 22_000.0
     income_sigma: float = 0.5
     income_wealth_elasticity: float = 0.35
     #: Share of income saved at the bank each month (mean of a Beta(2, 6)-shaped draw, scaled).
-    save_rate_mean: float = 0.22
+    save_rate_mean: float = 0.08
     #: Share of customers whose risk assessment is older than 12 months at the end.
     assessment_expired_share: float = 0.2
 
@@ -62,9 +60,9 @@ class SimParams:
     maturity_neglect_effect: float = -0.15
 
     # --- defection (the customer starts moving money to another bank) ----------------------------
-    defect_base_logit: float = -5.6
+    defect_base_logit: float = -5.3
     defect_sat: float = -1.1  # per unit of satisfaction
-    defect_competitor: float = 0.9  # per percentage point of competitor rate advantage
+    defect_competitor: float = 0.6  # per percentage point of competitor rate advantage
     defect_matured_no_contact: float = 0.9  # times the decaying count of unattended maturities
     defect_rm_change: float = 1.0  # in the 6 months after the RM left
     defect_complaint: float = 1.0  # while a complaint is unresolved
@@ -77,9 +75,9 @@ class SimParams:
     #: Chance a defecting customer reinvests a maturing product (others take the money out).
     defect_reinvest: float = 0.15
     #: Closure hazard: engaged customers, defecting customers, plus extra once most money has gone.
-    close_engaged: float = 0.0007
-    close_defecting: float = 0.10
-    close_drained_extra: float = 0.30
+    close_engaged: float = 0.0015
+    close_defecting: float = 0.07
+    close_drained_extra: float = 0.15
     #: Monthly chance that a defecting customer comes back: base + per reached contact × RM skill.
     winback_base: float = 0.04
     winback_contact: float = 0.35
@@ -89,7 +87,7 @@ class SimParams:
 
     # --- life events (hidden; the flows they cause are visible) -----------------------------------
     expense_rate: float = 0.004  # house purchase, school fees abroad: outflow of 25–70% of AUM
-    windfall_rate: float = 0.004  # sale of a property, bonus, inheritance: inflow of 20–150% of AUM
+    windfall_rate: float = 0.003  # sale of a property, bonus, inheritance: inflow of 20–150% of AUM
     relocation_rate: float = 0.0015  # moves city or abroad: raises the defection hazard
     #: Engaged customers chasing a competitor's rate: base chance × exp(sensitivity × spread).
     rate_shop_base: float = 0.006
@@ -153,7 +151,8 @@ class SimulationSummary:
     seconds: float = 0.0
     #: Annualised customer-loss rate of sunflower+ customers: ``1 - (1 - monthly hazard) ** 12``.
     annual_loss_rate: float = 0.0
-    #: ROC AUC of ``p_loss_3m`` against ``lost_within_3m`` over all ground-truth rows.
+    #: ROC AUC of ``p_loss_3m`` against ``lost_within_3m`` over all ground-truth rows (NaN when a
+    #: tiny run has no loss, or nothing but losses).
     oracle_auc: float = 0.0
     #: Mean ``p_loss_3m`` and observed share lost within 3 months (calibration check).
     mean_p_loss: float = 0.0

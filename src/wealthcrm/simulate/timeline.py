@@ -54,11 +54,6 @@ class Timeline:
     def last_visible_day(self) -> np.datetime64:
         return self.end[self.visible - 1]  # type: ignore[no-any-return]
 
-    def month_index(self, days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
-        """Month number of each date (negative before the window)."""
-        months = days.astype("datetime64[M]") - self.start[0].astype("datetime64[M]")
-        return months.astype(np.int64)
-
 
 def make_timeline(end_month: str, months: int, hidden: int) -> Timeline:
     if months < 1:
@@ -67,7 +62,9 @@ def make_timeline(end_month: str, months: int, hidden: int) -> Timeline:
     last = np.datetime64(f"{year:04d}-{month:02d}", "M")
     first = last - np.timedelta64(months - 1, "M")
     ms = first + np.arange(months + hidden).astype("timedelta64[M]")
-    start = ms.astype("datetime64[D]")
-    end = (ms + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+    start: npt.NDArray[np.datetime64] = np.asarray(ms, dtype="datetime64[D]")
+    end: npt.NDArray[np.datetime64] = np.asarray(
+        (ms + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D"), dtype="datetime64[D]"
+    )
     labels = tuple(str(x) for x in ms)
     return Timeline(months, hidden, labels, start, end)
