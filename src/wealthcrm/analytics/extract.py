@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Executable, select
 
 from wealthcrm.activity.models import DigitalActivity, Transaction
 from wealthcrm.customers.models import Customer
@@ -39,7 +38,7 @@ def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
-def _frame(engine: Engine, stmt: Select[Any]) -> pd.DataFrame:
+def _frame(engine: Engine, stmt: Executable) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(stmt)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
