@@ -35,7 +35,12 @@ class CustomerMonth(Base):
     """One customer in one month as the nightly batch sees it: tier, stage, risk and its reasons."""
 
     __tablename__ = "customer_months"
-    __table_args__ = (Index("ix_customer_months_month_aum_at_risk", "month", "aum_at_risk"),)
+    __table_args__ = (
+        Index("ix_customer_months_month_aum_at_risk", "month", "aum_at_risk"),
+        # Composite natural key and narrow rows: on SQLite the table is its key's B-tree (WITHOUT ROWID),
+        # one structure to write instead of two (17% faster imports, bench/import.py).
+        {"sqlite_with_rowid": False},
+    )
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)

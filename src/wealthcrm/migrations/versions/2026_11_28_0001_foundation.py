@@ -248,6 +248,7 @@ def upgrade() -> None:
             ["customer_id"], ["customers.customer_id"], name=op.f("fk_aum_monthly_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("customer_id", "month", "asset_class", name=op.f("pk_aum_monthly")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("aum_monthly", schema=None) as batch_op:
         batch_op.create_index("ix_aum_monthly_month", ["month"], unique=False)
@@ -266,6 +267,7 @@ def upgrade() -> None:
             ["customer_id"], ["customers.customer_id"], name=op.f("fk_digital_activity_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("customer_id", "month", name=op.f("pk_digital_activity")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "interactions",

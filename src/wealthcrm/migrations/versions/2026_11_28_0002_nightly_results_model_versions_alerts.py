@@ -155,6 +155,7 @@ def upgrade() -> None:
             name=op.f("fk_customer_months_model_version_id_model_versions"),
         ),
         sa.PrimaryKeyConstraint("customer_id", "month", name=op.f("pk_customer_months")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("customer_months", schema=None) as batch_op:
         batch_op.create_index("ix_customer_months_month_aum_at_risk", ["month", "aum_at_risk"], unique=False)
