@@ -140,6 +140,9 @@ class AlertSettings(_Section):
     )
     large_outflow_share: float = Field(0.30, gt=0, le=1, description="… or of at least this share of AUM.")
     reinvest_days: int = Field(7, ge=1, description="A matured product not reinvested within N days alerts.")
+    other_bank_min_amount: float = Field(
+        50_000, ge=0, description="A month's transfers out to other banks alert from this total (CNY)."
+    )
     near_threshold_margin: float = Field(
         0.10, gt=0, lt=1, description="AUM within this share above the tier threshold and falling alerts."
     )
