@@ -13,6 +13,7 @@ from wealthcrm.cli import (
     db_cmd,
     import_cmd,
     model_cmd,
+    nightly_cmd,
     serve_cmd,
     simulate_cmd,
     tiers_cmd,
@@ -65,6 +66,7 @@ tiers_cmd.register(app)
 simulate_cmd.register(app)
 serve_cmd.register(app)
 model_cmd.register(app)
+nightly_cmd.register(app)
 user_cmd.register(app)
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import nullcontext
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from wealthcrm.analytics.evaluate import METRICS, EvaluationResult, evaluate_table, read_table
+from wealthcrm.analytics.models import ModelVersion
 from wealthcrm.cli.common import JsonOption, console, err_console, fail, print_json
 from wealthcrm.errors import DomainError
 
@@ -111,3 +116,210 @@ def _print(result: EvaluationResult, predictions_out: Path | None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(model_app, name="model")
+
+
+# --- models trained on the database ----------------------------------------------------------------
+
+
+@model_app.command("train")
+def train(
+    ctx: typer.Context,
+    until: str | None = typer.Option(
+        None, "--until", help="Use data (labels included) up to this month, YYYY-MM; default: all."
+    ),
+    test_months: int = typer.Option(6, "--test-months", min=1, help="Months held out in the backtest."),
+    activate: bool | None = typer.Option(
+        None, "--activate/--no-activate", help="Make it the active model (default: if none is active)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train the churn model: a time-based backtest for its metrics, then a fit on every labelled month;
+    stored as a new version in the model registry.
+
+    Example: wealthcrm model train --until 2026-06
+    """
+    from wealthcrm.analytics import registry
+    from wealthcrm.analytics.training import fit_final, run_backtest, training_data
+    from wealthcrm.cli.common import state
+    from wealthcrm.cli.tiers_cmd import parse_month
+    from wealthcrm.db import session_scope
+
+    st = state(ctx)
+    engine = st.ready_engine()
+    with session_scope(engine) as session:
+        last = _latest(session) if until is None else parse_month(until)
+    try:
+        with nullcontext() if as_json else err_console.status("training"):
+            frame = training_data(engine, until=last, settings=st.settings)
+            result = run_backtest(frame, settings=st.settings, test_months=test_months)
+            model = fit_final(frame, settings=st.settings)
+        with session_scope(engine) as session:
+            make_active = activate if activate is not None else registry.get_active(session) is None
+            version = registry.save(session, model=model, metrics=result.to_dict(), activate=make_active)
+            shown = _version_dict(version)
+    except DomainError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(shown)
+        return
+    _print_version(shown)
+
+
+@model_app.command("backtest")
+def backtest_cmd(
+    ctx: typer.Context,
+    until: str | None = typer.Option(None, "--until", help="Use data up to this month, YYYY-MM."),
+    test_months: int = typer.Option(6, "--test-months", min=1, help="Months held out."),
+    ground_truth: Path | None = typer.Option(
+        None, "--ground-truth", help="A simulator's ground_truth.csv: compare with the true probabilities."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Train on earlier months, test on the later ones, print ROC AUC, top-decile lift, calibration
+    error and Brier score; with --ground-truth, also the oracle ROC AUC on the same customer-months.
+
+    Example: wealthcrm model backtest --ground-truth ./branch/ground_truth.csv
+    """
+    from wealthcrm.analytics.training import compare_with_oracle, run_backtest, training_data
+    from wealthcrm.cli.common import state
+    from wealthcrm.cli.tiers_cmd import parse_month
+    from wealthcrm.db import session_scope
+
+    st = state(ctx)
+    engine = st.ready_engine()
+    with session_scope(engine) as session:
+        last = _latest(session) if until is None else parse_month(until)
+    try:
+        with nullcontext() if as_json else err_console.status("backtesting"):
+            frame = training_data(engine, until=last, settings=st.settings)
+            result = run_backtest(frame, settings=st.settings, test_months=test_months)
+            report = result.to_dict()
+            if ground_truth is not None:
+                report["oracle"] = compare_with_oracle(result.predictions, ground_truth).to_dict()
+    except DomainError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report)
+        return
+    table = Table("measure", "value", title="backtest")
+    for key, value in report.items():
+        if key != "oracle":
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    for key, value in report.get("oracle", {}).items():
+        table.add_row(f"oracle {key}", f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@model_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """The stored model versions, newest first, with their backtest ROC AUC.
+
+    Example: wealthcrm model list
+    """
+    from wealthcrm.analytics import registry
+    from wealthcrm.cli.common import state
+    from wealthcrm.db import session_scope
+
+    with session_scope(state(ctx).ready_engine()) as session:
+        versions = [_version_dict(v) for v in registry.list(session)]
+    if as_json:
+        print_json(versions)
+        return
+    table = Table("id", "active", "created", "trained on", "ROC AUC", "lift", "ECE", title="churn models")
+    for v in versions:
+        bt = v["metrics"].get("backtest", {})
+        table.add_row(
+            str(v["id"]),
+            "●" if v["is_active"] else "",
+            v["created_at"][:16],
+            f"{v['train_from']} … {v['train_until']}",
+            _num(bt.get("roc_auc")),
+            _num(bt.get("lift_top10")),
+            _num(bt.get("ece")),
+        )
+    console.print(table)
+
+
+@model_app.command("show")
+def show(
+    ctx: typer.Context,
+    version_id: int = typer.Argument(..., help="Model version id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Everything stored about one model version: window, features, parameters, metrics.
+
+    Example: wealthcrm model show 3
+    """
+    from wealthcrm.analytics import registry
+    from wealthcrm.cli.common import state
+    from wealthcrm.db import session_scope
+
+    try:
+        with session_scope(state(ctx).ready_engine()) as session:
+            shown = _version_dict(registry.get(session, id=version_id), features=True)
+    except DomainError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(shown)
+        return
+    _print_version(shown)
+
+
+@model_app.command("activate")
+def activate_cmd(ctx: typer.Context, version_id: int = typer.Argument(..., help="Model version id.")) -> None:
+    """Make a model version the one the nightly batch scores with (exactly one is active).
+
+    Example: wealthcrm model activate 3
+    """
+    from wealthcrm.analytics import registry
+    from wealthcrm.cli.common import state
+    from wealthcrm.db import session_scope
+
+    try:
+        with session_scope(state(ctx).ready_engine()) as session:
+            registry.activate_version(session, id=version_id)
+    except DomainError as exc:
+        fail(str(exc))
+    console.print(f"model {version_id} is active")
+
+
+def _latest(session: Session) -> date:
+    from wealthcrm.analytics.nightly import latest_month
+
+    month = latest_month(session)
+    if month is None:
+        fail("no AUM data yet: import aum_monthly first")
+    return month
+
+
+def _num(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else ""
+
+
+def _version_dict(version: ModelVersion, *, features: bool = False) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "id": version.id,
+        "kind": version.kind,
+        "is_active": version.is_active,
+        "created_at": version.created_at.isoformat(),
+        "train_from": version.train_from.isoformat(),
+        "train_until": version.train_until.isoformat(),
+        "horizon_months": version.horizon_months,
+        "metrics": version.metrics,
+    }
+    if features:
+        v["features"] = version.features
+        v["params"] = version.params
+    return v
+
+
+def _print_version(v: dict[str, Any]) -> None:
+    table = Table("field", "value", title=f"churn model {v['id']}")
+    for key, value in v.items():
+        table.add_row(
+            key,
+            json.dumps(value, ensure_ascii=False, default=str)
+            if isinstance(value, dict | list)
+            else str(value),
+        )
+    console.print(table)
