@@ -81,3 +81,13 @@ def test_explain_takes_the_largest_positive_contributions() -> None:
         ],
         [],
     ]
+
+
+def test_explain_skips_reasons_that_tell_an_rm_nothing() -> None:
+    contributions = pd.DataFrame(
+        {"aum_chg_3m": [0.9], "risk_assessment_expired": [0.8], "aum_chg_1m": [0.5], "bias": [-3.0]}
+    )
+    features = pd.DataFrame({"aum_chg_3m": [0.002], "risk_assessment_expired": [0.0], "aum_chg_1m": [-0.2]})
+    reasons = explain(contributions, features)
+    assert [r["feature"] for r in reasons[0]] == ["aum_chg_1m"]
+    assert reasons[0][0]["en"] == sentence("aum_chg_1m", -0.2)["en"]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.cli.main import app
 from wealthcrm.customers.models import Customer
 from wealthcrm.db import make_engine, session_scope
@@ -59,6 +60,7 @@ def test_demo_builds_a_branch_with_logins(db_url: str) -> None:
         for name in names:
             assert name in out
             assert users.check_password(users.get(session, username=name), PASSWORD)
+        assert session.scalar(select(func.count()).select_from(CustomerMonth)) > 2000
         rm = users.get(session, username="rm01")
         assert rm.staff_id is not None
         assert rm.role == "rm"

@@ -192,6 +192,20 @@ def _fill(template: Template, lang: str, value: float) -> str:
     return text.format(**fields)
 
 
+def informative(feature: str, value: float) -> bool:
+    """Whether a value makes a useful reason: "AUM up 0% in 3 months" or "not: risk assessment expired"
+    raise the score only against the model's baseline and tell an RM nothing, so they are skipped."""
+    if value is None or math.isnan(value):
+        return True
+    kind = TEMPLATES[feature].kind
+    if kind == "flag":
+        return value >= 0.5
+    if kind in ("change", "change_from_one", "ratio"):
+        base = value if kind == "change" else value - 1.0
+        return round(abs(base) * 100) >= 1
+    return True
+
+
 def sentence(feature: str, value: float) -> dict[str, str]:
     """The English and Chinese sentence for one feature's value."""
     template = TEMPLATES[feature]
@@ -207,14 +221,15 @@ def explain(
     names = [c for c in contributions.columns if c != "bias"]
     values = contributions[names].to_numpy(dtype=np.float64)
     raw = features[names].to_numpy(dtype=np.float64)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
     out: list[list[dict[str, Any]]] = []
     for i in range(len(values)):
-        reasons = []
-        for j in order[i]:
-            if values[i, j] <= 0:
+        reasons: list[dict[str, Any]] = []
+        for j in np.argsort(-values[i], kind="stable"):
+            if values[i, j] <= 0 or len(reasons) == top:
                 break
             value = float(raw[i, j])
+            if not informative(names[j], value):
+                continue
             reasons.append(
                 {
                     "feature": names[j],

@@ -62,6 +62,40 @@ def _fresh_database(st: State, force: bool) -> Engine:
     return engine
 
 
+def _train_and_score(st: State, engine: Engine) -> None:
+    """Give the demo a churn model and one nightly run, so risk, reasons and alerts are there to see."""
+    from wealthcrm.analytics import registry
+    from wealthcrm.analytics.nightly import latest_month, run_nightly
+    from wealthcrm.analytics.training import fit_final, run_backtest, training_data
+    from wealthcrm.errors import Invalid
+
+    with session_scope(engine) as session:
+        last = latest_month(session)
+    assert last is not None
+    with err_console.status("training the churn model"):
+        frame = training_data(engine, until=last, settings=st.settings)
+        try:
+            metrics = run_backtest(frame, settings=st.settings).to_dict()
+        except Invalid:  # too few months for a backtest: train anyway, without its metrics
+            metrics = None
+        try:
+            model = fit_final(frame, settings=st.settings)
+        except Invalid as exc:
+            err_console.print(f"[yellow]no churn model for this small demo: {exc}[/]")
+            model = None
+    if model is not None:
+        with session_scope(engine) as session:
+            registry.save(
+                session, model=model, metrics=metrics, activate=True, notes="trained by wealthcrm demo"
+            )
+    with err_console.status("nightly batch"):
+        result = run_nightly(engine, month=last, settings=st.settings)
+    console.print(
+        f"nightly {last:%Y-%m}: {result.rows.get('scored', 0):,} customers scored, "
+        f"{result.rows.get('alerts_created', 0):,} alerts"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -122,6 +156,7 @@ def register(app: typer.Typer) -> None:
                     actor=DEMO_ACTOR,
                     progress=lambda stage, label: status.update(f"{stage} {label}"),
                 )
+        _train_and_score(st, engine)
         with session_scope(engine) as session:
             logins = create_demo_users(session, password=password)
         console.print(
