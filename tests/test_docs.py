@@ -66,3 +66,11 @@ def test_readme_maps_every_package() -> None:
         if package == "migrations":
             continue
         assert f"src/wealthcrm/{package}/" in readme, f"README's map lacks {package}/"
+
+
+def test_every_churn_feature_is_documented() -> None:
+    from wealthcrm.analytics.features import FEATURES
+
+    table = _between((DOCS / "analytics.md").read_text(), "features")
+    documented = re.findall(r"^\| `([a-z0-9_]+)` \| (.*) \|$", table, re.M)
+    assert documented == list(FEATURES.items())
