@@ -89,7 +89,9 @@ def all_models() -> MetaData:
     import wealthcrm.ingest.models
     import wealthcrm.interactions.models
     import wealthcrm.products.models
+    import wealthcrm.service.models
     import wealthcrm.staff.models
+    import wealthcrm.surveys.models
     import wealthcrm.users.models  # noqa: F401
 
     return Base.metadata

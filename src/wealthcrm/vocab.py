@@ -201,3 +201,37 @@ class Severity(StrEnum):
 class AlertStatus(StrEnum):
     open = "open"
     closed = "closed"
+
+
+class RequestType(StrEnum):
+    """Kinds of service request (SPEC "Service SLAs")."""
+
+    inquiry = "inquiry"
+    transaction_problem = "transaction_problem"
+    complaint = "complaint"
+    appointment = "appointment"
+    entitlement = "entitlement"
+
+
+class RequestStatus(StrEnum):
+    new = "new"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    waiting_customer = "waiting_customer"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class ServiceChannel(StrEnum):
+    branch = "branch"
+    phone = "phone"
+    mobile_app = "mobile_app"
+    online = "online"
+    wechat = "wechat"
+    letter = "letter"
+
+
+class Priority(StrEnum):
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"

@@ -239,3 +239,20 @@ def test_exception_half_way_rolls_back_everything(engine: Engine, settings: Sett
             engine, write_folder(tmp_path / "in"), settings=settings, today=TODAY, on_table_written=explode
         )
     assert all(n == 0 for n in counts(engine).values())
+
+
+def test_service_request_and_survey_checks(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    files = changed("service_requests", 0, rating="6", resolved_at="2026-10-04 09:00")
+    files["service_requests"][1]["status"] = "resolved"
+    files["survey_answers"][1]["customer_id"] = "C002"
+
+    problems = validate_path(engine, write_folder(tmp_path / "bad", files), settings=settings, today=TODAY)
+
+    assert [(p.file, p.row, p.column, p.message) for p in problems] == [
+        ("service_requests.csv", 2, "rating", "'6': must be at most 5"),
+        ("service_requests.csv", 2, "resolved_at", "'2026-10-04': is before opened_at"),
+        ("service_requests.csv", 3, "resolved_at", "required when status is closed/resolved"),
+        ("survey_answers.csv", 2, "customer_id", "a response has rows with different customer_id values"),
+        ("survey_answers.csv", 3, "customer_id", "a response has rows with different customer_id values"),
+        ("survey_answers.csv", 4, "customer_id", "a response has rows with different customer_id values"),
+    ]

@@ -29,7 +29,12 @@ from wealthcrm.customers.models import Customer
 from wealthcrm.holdings.models import AumMonthly, Position
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.products.models import Product
+from wealthcrm.service.models import ServiceRequest
 from wealthcrm.staff.models import Staff
+from wealthcrm.surveys.models import SurveyAnswer
+
+#: The item of every questionnaire that holds the Net Promoter question (0–10).
+NPS_ITEM = "NPS"
 
 #: Columns analytics may read; PII (national ID, mobile, name) never leaves the database.
 CUSTOMER_COLUMNS = (
@@ -91,6 +96,10 @@ def _after(table: pa.Table, name: str, day: date) -> pa.ChunkedArray:
     return pc.fill_null(pc.greater(table.column(name), pa.scalar(day, pa.date32())), False)
 
 
+def _at_or_after(table: pa.Table, name: str, moment: datetime) -> pa.ChunkedArray:
+    return pc.fill_null(pc.greater_equal(table.column(name), pa.scalar(moment, pa.timestamp("us"))), False)
+
+
 def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
     """The contract tables as known at the end of the month containing ``until``."""
     first = until.replace(day=1)
@@ -111,6 +120,20 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
         positions, _after(positions, "closed_on", last), {"status": "open", "closed_on": None}
     )
     interaction_columns: list[Any] = [c for c in Interaction.__table__.c if c.name != "notes"]
+    requests = _table(engine, list(ServiceRequest.__table__.c), ServiceRequest.opened_at < next_start)
+    requests = _set_where(
+        requests, _at_or_after(requests, "acknowledged_at", next_start), {"acknowledged_at": None}
+    )
+    unresolved = _at_or_after(requests, "resolved_at", next_start)
+    requests = _set_where(
+        requests, unresolved, {"resolved_at": None, "status": "in_progress", "rating": None}
+    )
+    nps = _table(
+        engine,
+        [SurveyAnswer.response_id, SurveyAnswer.customer_id, SurveyAnswer.answered_on, SurveyAnswer.score],
+        SurveyAnswer.item_id == NPS_ITEM,
+        SurveyAnswer.answered_on <= last,
+    ).rename_columns(["response_id", "customer_id", "answered_on", "nps_score"])
     return {
         "customers": customers,
         "staff": staff,
@@ -120,4 +143,7 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
         "digital_activity": _table(engine, list(DigitalActivity.__table__.c), DigitalActivity.month <= first),
         "transactions": _table(engine, list(Transaction.__table__.c), Transaction.txn_date <= last),
         "interactions": _table(engine, interaction_columns, Interaction.occurred_at < next_start),
+        "service_requests": requests,
+        #: one row per survey response: its Net Promoter answer
+        "survey_responses": nps,
     }

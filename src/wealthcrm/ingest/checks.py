@@ -113,11 +113,27 @@ def digital_activity(frame: pd.DataFrame, ctx: Context, out: RowProblems) -> Non
         )
 
 
+def service_requests(frame: pd.DataFrame, ctx: Context, out: RowProblems) -> None:
+    for later in ("acknowledged_at", "resolved_at"):
+        _not_before(frame, later, "opened_at", out)
+    _status_needs_date(
+        frame, {"resolved", "closed"}, "resolved_at", out, "an open request has no resolution time"
+    )
+
+
+def survey_answers(frame: pd.DataFrame, ctx: Context, out: RowProblems) -> None:
+    for column in ("customer_id", "questionnaire_id"):
+        owners = frame.groupby("response_id")[column].transform("nunique")
+        out.add((owners > 1).to_numpy(), column, f"a response has rows with different {column} values")
+
+
 CHECKS: dict[str, Check] = {
     "staff": staff,
     "customers": customers,
     "positions": positions,
     "digital_activity": digital_activity,
+    "service_requests": service_requests,
+    "survey_answers": survey_answers,
 }
 
 

@@ -21,11 +21,15 @@ from wealthcrm.vocab import (
     InteractionOutcome,
     InteractionPurpose,
     PositionStatus,
+    Priority,
     ProductRisk,
     ProductStatus,
     ProductType,
+    RequestStatus,
+    RequestType,
     RiskLevel,
     Role,
+    ServiceChannel,
     StaffStatus,
     TxnChannel,
 )
@@ -45,6 +49,7 @@ class Column:
     ref: tuple[str, str] | None = None  # (file, column) that must hold the value
     min_value: float | None = None
     min_exclusive: bool = False
+    max_value: float | None = None
     max_length: int | None = None
     not_future: bool = False  # dates after today are impossible
     default: object = None  # written when the column is absent on insert
@@ -333,6 +338,67 @@ INTERACTIONS = FileSpec(
     ),
 )
 
+SERVICE_REQUESTS = FileSpec(
+    name="service_requests",
+    table="service_requests",
+    description="Service requests and complaints from the bank's service systems, with their SLA due times.",
+    key=("request_id",),
+    columns=(
+        Column("request_id", "str", "Request reference.", max_length=40),
+        Column("customer_id", "str", "Customer.", ref=("customers", "customer_id")),
+        Column("request_type", "enum", "Kind of request.", allowed=_enum(RequestType)),
+        Column("channel", "enum", "Where it came in.", allowed=_enum(ServiceChannel)),
+        Column("priority", "enum", "Priority.", required=False, allowed=_enum(Priority), default="normal"),
+        Column("root_cause", "str", "Root-cause category, once known.", required=False, max_length=50),
+        Column("staff_id", "str", "Staff member handling it.", required=False, ref=("staff", "staff_id")),
+        Column("opened_at", "datetime", "When it was raised.", not_future=True),
+        Column(
+            "acknowledged_at",
+            "datetime",
+            "When the customer was told it is being handled.",
+            required=False,
+            not_future=True,
+        ),
+        Column("due_at", "datetime", "SLA due time for resolution (may be in the future).", required=False),
+        Column("resolved_at", "datetime", "When it was resolved.", required=False, not_future=True),
+        Column("status", "enum", "State.", allowed=_enum(RequestStatus)),
+        Column(
+            "rating",
+            "int",
+            "The customer's rating at closure, 1–5.",
+            required=False,
+            min_value=1,
+            max_value=5,
+        ),
+    ),
+    checks=(
+        "acknowledged_at and resolved_at are not before opened_at",
+        "status resolved or closed needs resolved_at; other states have none",
+    ),
+)
+
+SURVEY_ANSWERS = FileSpec(
+    name="survey_answers",
+    table="survey_answers",
+    description="Survey answers, one row per response and item (long format, any questionnaire).",
+    key=("response_id", "item_id"),
+    columns=(
+        Column("response_id", "str", "One customer's completion of one questionnaire.", max_length=40),
+        Column("item_id", "str", "Item of the questionnaire (e.g. REL1, NPS).", max_length=40),
+        Column("customer_id", "str", "Customer.", ref=("customers", "customer_id")),
+        Column("questionnaire_id", "str", "Questionnaire.", max_length=40),
+        Column("answered_on", "date", "Date answered.", not_future=True),
+        Column(
+            "score",
+            "money",
+            "Answer on the item's scale (Likert, NPS 0–10, a choice's code).",
+            required=False,
+        ),
+        Column("text", "str", "Free-text answer.", required=False, max_length=4000),
+    ),
+    checks=("a response belongs to one customer and one questionnaire",),
+)
+
 #: All files, in the order they are written (referenced files first).
 FILES: tuple[FileSpec, ...] = (
     BRANCHES,
@@ -345,6 +411,8 @@ FILES: tuple[FileSpec, ...] = (
     TRANSACTIONS,
     DIGITAL_ACTIVITY,
     INTERACTIONS,
+    SERVICE_REQUESTS,
+    SURVEY_ANSWERS,
 )
 BY_NAME: dict[str, FileSpec] = {f.name: f for f in FILES}
 

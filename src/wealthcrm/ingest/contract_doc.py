@@ -26,6 +26,8 @@ def _rules(col: Column) -> str:
         parts.append(f"must exist in `{col.ref[0]}.{col.ref[1]}`")
     if col.min_value is not None:
         parts.append(f"> {col.min_value:g}" if col.min_exclusive else f"≥ {col.min_value:g}")
+    if col.max_value is not None:
+        parts.append(f"≤ {col.max_value:g}")
     if col.max_length:
         parts.append(f"at most {col.max_length} characters")
     if col.not_future:

@@ -154,6 +154,12 @@ def _type_column(
             word = "zero or more (negative values are impossible)"
         out.add(low, col.name, f"must be {word}", values)
         bad |= low
+    if col.max_value is not None:
+        num = series.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            high = (num > col.max_value) & ~bad
+        out.add(high, col.name, f"must be at most {col.max_value:g}", values)
+        bad |= high
     if col.not_future:
         limit = ctx.latest_date
         if col.type == "month":
@@ -204,9 +210,13 @@ def _to_table_columns(spec: FileSpec, typed: pd.DataFrame, ctx: Context) -> Vali
     frame = typed.copy()
     insert_only: list[str] = []
     for col in spec.columns:
-        if col.name not in frame.columns and col.default is not None:
+        if col.default is None:
+            continue
+        if col.name not in frame.columns:
             frame[col.name] = cast(Any, col.default)
             insert_only.append(col.name)
+        else:  # a blank cell takes the default too
+            frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), col.default)
     for name, masker in _PII_TYPES.items():
         if name not in frame.columns:
             continue
