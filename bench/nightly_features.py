@@ -176,11 +176,46 @@ def pandas_features(tables: dict[str, pa.Table], history: pd.DataFrame, settings
     known = risk_no <= g["month_no"]
     f["risk_assessment_age_months"] = (g["month_no"] - risk_no).where(known)
     f["risk_assessment_expired"] = (g["month_no"] - risk_no >= 12).astype("float64").where(known)
+    f = f.join(_service(tables, g), how="left")
     number = f.pop("month_no").astype("int64")
     f.insert(1, "month", pd.to_datetime({"year": number // 12, "month": number % 12 + 1, "day": 1}))
     f = f.sort_values(["month", "customer_id"], kind="stable").reset_index(drop=True)
     f[list(FEATURES)] = f[list(FEATURES)].astype("float64")
     return f[["customer_id", "month", *FEATURES]]
+
+
+def _service(tables: dict[str, pa.Table], g: pd.DataFrame) -> pd.DataFrame:
+    """complaints_3m, sla_breaches_3m, open_complaints and last_nps, customer by customer-month."""
+    req = tables["service_requests"].to_pandas()
+    req["open_no"], req["due_no"] = _month_no(req["opened_at"]), _month_no(req["due_at"])
+    req["resolved_no"] = _month_no(req["resolved_at"])
+    due, resolved = pd.to_datetime(req["due_at"]), pd.to_datetime(req["resolved_at"])
+    req["late"] = due.notna() & (resolved.isna() | (resolved > due))
+    rows = g[["customer_id", "month_no"]].reset_index().merge(req, on="customer_id")
+    rows = rows[rows["open_no"] <= rows["month_no"]]
+    complaint = rows["request_type"] == "complaint"
+    out = (
+        pd.DataFrame(
+            {
+                "index": rows["index"],
+                "complaints_3m": complaint & rows["open_no"].between(rows["month_no"] - 2, rows["month_no"]),
+                "sla_breaches_3m": rows["late"]
+                & rows["due_no"].between(rows["month_no"] - 2, rows["month_no"]),
+                "open_complaints": complaint
+                & (rows["resolved_no"].isna() | (rows["resolved_no"] > rows["month_no"])),
+            }
+        )
+        .groupby("index")
+        .sum()
+    )
+    feats = pd.DataFrame(index=g.index).join(out).fillna(0.0).astype("float64")
+    nps = tables["survey_responses"].to_pandas().dropna(subset=["nps_score"])
+    nps["answer_no"] = _month_no(nps["answered_on"])
+    pairs = g[["customer_id", "month_no"]].reset_index().merge(nps, on="customer_id")
+    pairs = pairs[pairs["answer_no"] <= pairs["month_no"]]
+    latest = pairs.sort_values(["answered_on", "response_id"]).groupby("index")["nps_score"].last()
+    feats["last_nps"] = latest.reindex(g.index).astype("float64")
+    return feats
 
 
 def _positions(table: pa.Table, g: pd.DataFrame, reinvest_days: int) -> pd.DataFrame:

@@ -136,3 +136,46 @@ def test_no_look_ahead_altering_later_rows(
     after = build_features(altered, settings=sim_settings)
     after = after[after["month"] <= pd.Timestamp(CUT)].reset_index(drop=True)
     pd.testing.assert_frame_equal(after, before)
+
+
+def test_service_and_survey_features_on_hand_made_files(tmp_path: Path, settings: Settings) -> None:
+    from wealthcrm import schema
+    from wealthcrm.db import make_engine
+    from wealthcrm.ingest.importer import import_path
+
+    from ..ingest.factories import VALID, write_folder
+
+    files = {k: [dict(r) for r in rows] for k, rows in VALID.items()}
+    files["aum_monthly"] += [dict(r, month="2026-10") for r in VALID["aum_monthly"]]
+    files["service_requests"].append(
+        dict(
+            VALID["service_requests"][0],
+            request_id="R3",
+            opened_at="2026-10-20 09:00",
+            acknowledged_at="",
+            due_at="2026-10-22 18:00",
+            resolved_at="",
+            status="in_progress",
+            rating="",
+        )
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'f.db'}")
+    schema.upgrade(engine)
+    import_path(engine, write_folder(tmp_path / "in", files), settings=settings, today=date(2026, 11, 28))
+
+    frame = build_features(extract_tables(engine, until=date(2026, 10, 1)), settings=settings)
+    row = frame[(frame["customer_id"] == "C001") & (frame["month"] == pd.Timestamp("2026-10-01"))].iloc[0]
+    # R1 (resolved a day after its due time) and R3 (open, past due) are complaints in October
+    assert (row["complaints_3m"], row["sla_breaches_3m"], row["open_complaints"], row["last_nps"]) == (
+        2.0,
+        2.0,
+        1.0,
+        3.0,
+    )
+    september = frame[(frame["customer_id"] == "C001") & (frame["month"] == pd.Timestamp("2026-09-01"))].iloc[
+        0
+    ]
+    assert (september["complaints_3m"], september["open_complaints"]) == (0.0, 0.0)
+    assert np.isnan(september["last_nps"])  # the survey was answered in October
+    other = frame[(frame["customer_id"] == "C002") & (frame["month"] == pd.Timestamp("2026-10-01"))]
+    assert other.empty or other.iloc[0]["complaints_3m"] == 0.0

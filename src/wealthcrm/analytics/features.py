@@ -12,8 +12,9 @@ DuckDB and Spark SQL both read. Exceptions: none in the SQL itself; the tier his
 :func:`wealthcrm.analytics.tiering.tier_history` (numpy) and registered as a table, as on Spark it
 would be a table written by that stage.
 
-**Not yet featured** (no data in the contract): complaints and service-SLA breaches (the only trace is
-interactions with purpose ``complaint_followup``, which is a feature) and survey scores.
+**Service and surveys** come from the ``service_requests`` file (complaints, SLA breaches, open
+complaints) and the Net Promoter answers of ``survey_answers``; a customer with no survey answer has
+no ``last_nps`` (null, which LightGBM handles as missing).
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ FEATURES: dict[str, str] = {
     "tenure_months": "Months since the relationship began.",
     "risk_assessment_age_months": "Months since the risk questionnaire (null: none known at the month).",
     "risk_assessment_expired": "1 when the risk questionnaire is 12 months old or more.",
+    "complaints_3m": "Complaints raised over 3 months.",
+    "sla_breaches_3m": "Service requests due in the last 3 months and not resolved by their SLA due time.",
+    "open_complaints": "Complaints raised by month end and not resolved by then.",
+    "last_nps": "The customer's latest Net Promoter answer (0–10) by month end (null: never surveyed).",
 }
 
 _MONTH_NO = "(CAST(EXTRACT(YEAR FROM {d}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {d}) AS INTEGER) - 1)"
@@ -229,6 +234,30 @@ WITH grid AS (
   FROM grid g JOIN rm_contacts c ON c.customer_id = g.customer_id
     AND c.month_no BETWEEN g.month_no - 11 AND g.month_no
   GROUP BY g.customer_id, g.month_no
+), req AS (
+  SELECT customer_id, request_type, {month_no("opened_at")} AS open_no, {month_no("due_at")} AS due_no,
+    {month_no("resolved_at")} AS resolved_no,
+    CASE WHEN due_at IS NOT NULL AND (resolved_at IS NULL OR resolved_at > due_at) THEN 1 ELSE 0 END AS late
+  FROM service_requests
+), svc AS (
+  SELECT g.customer_id, g.month_no,
+    SUM(CASE WHEN r.request_type = 'complaint' AND r.open_no BETWEEN g.month_no - 2 AND g.month_no
+      THEN 1 ELSE 0 END) AS complaints3,
+    SUM(CASE WHEN r.late = 1 AND r.due_no BETWEEN g.month_no - 2 AND g.month_no THEN 1 ELSE 0 END) AS late3,
+    SUM(CASE WHEN r.request_type = 'complaint' AND (r.resolved_no IS NULL OR r.resolved_no > g.month_no)
+      THEN 1 ELSE 0 END) AS open_complaints
+  FROM grid g JOIN req r ON r.customer_id = g.customer_id AND r.open_no <= g.month_no
+  GROUP BY g.customer_id, g.month_no
+), nps AS (
+  SELECT customer_id, {month_no("answered_on")} AS answer_no, answered_on, response_id, nps_score
+  FROM survey_responses
+), last_nps AS (
+  SELECT customer_id, month_no, nps_score FROM (
+    SELECT g.customer_id, g.month_no, n.nps_score, ROW_NUMBER() OVER (
+      PARTITION BY g.customer_id, g.month_no ORDER BY n.answered_on DESC, n.response_id DESC) AS rn
+    FROM grid g JOIN nps n ON n.customer_id = g.customer_id AND n.answer_no <= g.month_no
+    WHERE n.nps_score IS NOT NULL) ranked
+  WHERE rn = 1
 ), cust AS (
   SELECT customer_id, {month_no("birth_date")} AS birth_no, {month_no("onboarded_on")} AS onboard_no,
     {month_no("risk_assessed_on")} AS risk_no
@@ -281,7 +310,11 @@ SELECT w.customer_id, w.month_no,
   w.month_no - c.onboard_no AS tenure_months,
   CASE WHEN c.risk_no <= w.month_no THEN w.month_no - c.risk_no END AS risk_assessment_age_months,
   CASE WHEN c.risk_no <= w.month_no THEN CASE WHEN w.month_no - c.risk_no >= 12 THEN 1 ELSE 0 END END
-    AS risk_assessment_expired
+    AS risk_assessment_expired,
+  COALESCE(sv.complaints3, 0) AS complaints_3m,
+  COALESCE(sv.late3, 0) AS sla_breaches_3m,
+  COALESCE(sv.open_complaints, 0) AS open_complaints,
+  ln.nps_score AS last_nps
 FROM win w
 LEFT JOIN pos_feat p ON p.customer_id = w.customer_id AND p.month_no = w.month_no
 LEFT JOIN rm_feat rf ON rf.customer_id = w.customer_id AND rf.month_no = w.month_no
@@ -289,6 +322,8 @@ LEFT JOIN rm_count rc ON rc.customer_id = w.customer_id AND rc.month_no = w.mont
 LEFT JOIN latest_staff ls ON ls.customer_id = w.customer_id AND ls.month_no = w.last_contact_no
 LEFT JOIN pair lp ON lp.customer_id = w.customer_id AND lp.staff_id = ls.staff_id
 LEFT JOIN cust c ON c.customer_id = w.customer_id
+LEFT JOIN svc sv ON sv.customer_id = w.customer_id AND sv.month_no = w.month_no
+LEFT JOIN last_nps ln ON ln.customer_id = w.customer_id AND ln.month_no = w.month_no
 """
 
 
@@ -328,7 +363,10 @@ def build_features(
     try:
         con.execute("SET threads TO 2")
         con.register("tier_history", history_table(history, settings))
-        for name in ("aum_monthly", "transactions", "digital_activity", "interactions", "staff"):
+        for name in (
+            "aum_monthly", "transactions", "digital_activity", "interactions", "staff", "service_requests",
+            "survey_responses",
+        ):  # fmt: skip
             con.register(name, tables[name])
         con.register("positions", tables["positions"])
         con.register("customers", tables["customers"])

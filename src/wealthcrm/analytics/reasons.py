@@ -148,6 +148,18 @@ TEMPLATES: dict[str, Template] = {
         "无有效风险测评",
     ),
     "risk_assessment_expired": Template("flag", "Risk assessment expired", "风险测评已过期"),
+    "complaints_3m": Template("count", "{v} complaint{s} in 3 months", "近3个月投诉{v}次"),
+    "sla_breaches_3m": Template(
+        "count", "{v} service request{s} past the SLA in 3 months", "近3个月{v}笔服务请求超时"
+    ),
+    "open_complaints": Template("count", "{v} complaint{s} still open", "{v}笔投诉尚未解决"),
+    "last_nps": Template(
+        "count",
+        "Last NPS answer: {v} of 10",
+        "最近一次推荐意愿评分：{v}分（满分10）",
+        en_missing="Never surveyed",
+        zh_missing="尚未参加满意度调查",
+    ),
 }
 
 _TIERS = {
