@@ -13,14 +13,8 @@ from wealthcrm.analytics.tiering import tier_history
 from wealthcrm.config import Settings
 from wealthcrm.vocab import AlertType, Severity
 
-#: No data: service requests and surveys are not in the contract yet. Payroll: the simulator stops a
-#: customer's payroll only in the month the relationship closes, and closed customers get no alert.
-NOT_IN_THE_SIMULATION = {
-    AlertType.complaint,
-    AlertType.sla_breach,
-    AlertType.detractor,
-    AlertType.payroll_stopped,
-}
+#: The simulator stops payroll only in the month a customer closes, and closed customers get no alerts.
+NOT_IN_THE_SIMULATION = {AlertType.payroll_stopped}
 
 
 def test_every_signal_with_data_fires_over_the_months(sim_engine: Engine, sim_settings: Settings) -> None:

@@ -111,6 +111,6 @@ def test_stages_on_the_simulated_branch(sim_engine: Engine, sim_settings: Settin
     history = tier_history(tables, sim_settings)
     out = assign_stages(history, tables, sim_settings)
     counts = out["stage"].value_counts()
-    # won_back needs a sunflower customer lost and regained within 18 months: none in this branch
-    assert set(counts.index) == {s.value for s in Stage} - {Stage.won_back.value}
+    # won_back needs a sunflower customer lost and regained within 18 months: rare in a small branch
+    assert set(counts.index) - {Stage.won_back.value} == {s.value for s in Stage} - {Stage.won_back.value}
     assert len(out) == len(history)

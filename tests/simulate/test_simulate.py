@@ -22,22 +22,7 @@ from wealthcrm.simulate import SimParams, SimulationSummary, simulate_branch
 from wealthcrm.simulate.run import roc_auc
 from wealthcrm.tiers.matrix import customer_loss_matrix, tier_matrix
 
-TODAY = date(2026, 11, 28)
-END = "2026-10"
-CUSTOMERS = 6_000  # large enough that three seeds land well inside the plausibility ranges
-MONTHS = 24
-
-
-def run(out: Path, seed: int, **kwargs: object) -> SimulationSummary:
-    return simulate_branch(
-        customers=kwargs.pop("customers", CUSTOMERS),  # type: ignore[arg-type]
-        months=kwargs.pop("months", MONTHS),  # type: ignore[arg-type]
-        seed=seed,
-        out=out,
-        end_month=kwargs.pop("end_month", END),  # type: ignore[arg-type]
-        today=TODAY,
-        **kwargs,  # type: ignore[arg-type]
-    )
+from .conftest import CUSTOMERS, END, MONTHS, TODAY, run
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -47,16 +32,6 @@ def digests(folder: Path) -> dict[str, str]:
 def header(path: Path) -> list[str]:
     with path.open(encoding="utf-8", newline="") as fh:
         return next(csv.reader(fh))
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[Path, SimulationSummary]]:
-    """Seeds 1, 2, 3 at 6,000 customers × 24 months, CSV."""
-    out = {}
-    for seed in (1, 2, 3):
-        folder = tmp_path_factory.mktemp(f"seed{seed}")
-        out[seed] = (folder, run(folder, seed))
-    return out
 
 
 def test_same_seed_gives_byte_identical_files(

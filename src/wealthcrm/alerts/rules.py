@@ -9,10 +9,9 @@ and is closed by :func:`wealthcrm.alerts.service.upsert_alerts` when the conditi
 
 Severity is the rule's own (see each function), then one step lower (high → medium → low) for a
 customer whose effective tier is below ``churn.customer_loss_min_tier``: losing them is not a
-customer loss. Service requests and survey answers are not in the data contract yet; their rules
-read ``tables["service_requests"]`` and ``tables["survey_responses"]`` when present (columns in
-:func:`complaint_alerts`, :func:`sla_breach_alerts`, :func:`detractor_alerts`) and return nothing
-otherwise.
+customer loss. The complaint, SLA-breach and detractor rules read ``tables["service_requests"]``
+and ``tables["survey_responses"]`` (the extract's NPS answers; columns in :func:`complaint_alerts`,
+:func:`sla_breach_alerts`, :func:`detractor_alerts`) and return nothing when a table is absent.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from wealthcrm.simulate.dynamics import step
 from wealthcrm.simulate.observe import Recorder
 from wealthcrm.simulate.oracle import HORIZON, p_loss
 from wealthcrm.simulate.population import make_block
+from wealthcrm.simulate.service import ServiceRecorder, service_requests_table, survey_answers_table
 from wealthcrm.simulate.state import World, rowsum
 from wealthcrm.simulate.tables import BlockTables
 from wealthcrm.tiers.matrix import customer_loss_matrix, tier_matrix
@@ -31,9 +32,7 @@ Ints = npt.NDArray[np.int64]
 @dataclass
 class BlockResult:
     index: int
-    tables: dict[
-        str, pa.Table
-    ]  # customers, aum_monthly, positions, transactions, digital_activity, interactions
+    tables: dict[str, pa.Table]  # the per-customer contract files (run.BLOCK_FILES)
     ground_truth: pa.Table
     p: Floats  # p_loss_3m of the ground-truth rows
     y: npt.NDArray[np.int8]  # lost_within_3m
@@ -50,10 +49,11 @@ def block_seed(seed: int, index: int) -> np.random.SeedSequence:
 
 
 def run_block(world: World, seed: int, index: int, first_number: int, n: int) -> BlockResult:
-    dyn, obs, mc = (np.random.default_rng(s) for s in block_seed(seed, index).spawn(3))
+    dyn, obs, mc, srv = (np.random.default_rng(s) for s in block_seed(seed, index).spawn(4))
     tl = world.timeline
     st, demo, book = make_block(world, first_number, n, dyn)
     rec = Recorder(world, demo, book, obs)
+    service = ServiceRecorder(world, demo, srv)
     total = np.full((n, tl.total), np.nan)
     inc_tier = np.full((n, tl.total), -1, dtype=np.int8)
     closed_month = np.full(n, -1, dtype=np.int64)
@@ -71,6 +71,7 @@ def run_block(world: World, seed: int, index: int, first_number: int, n: int) ->
         if m >= tl.visible:
             continue
         rec.record(mo, st, m)
+        service.record(mo, st, m)
         rows = np.flatnonzero(mo.live & (mo.tier >= 2) & ~mo.closing)
         gt_row.append(rows)
         gt_month.append(np.full(len(rows), m, dtype=np.int64))
@@ -113,6 +114,10 @@ def run_block(world: World, seed: int, index: int, first_number: int, n: int) ->
         "transactions": builder.transactions(parts["transactions"]),
         "digital_activity": builder.digital_activity(parts["digital_activity"]),
         "interactions": builder.interactions(parts["interactions"]),
+        "service_requests": service_requests_table(
+            builder, service.parts["service_requests"], builder.staff_ids
+        ),
+        "survey_answers": survey_answers_table(builder, service.parts["survey_answers"]),
     }
     ground_truth = pa.table(
         {

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from wealthcrm.simulate.products import BOND, DD, FUND, GOLD, INS, MATURING, TD, WMP
 from wealthcrm.simulate.products import CUST as CUSTODY
+from wealthcrm.simulate.sla import COMPLAINT, DAY, due_time, sla_days
 from wealthcrm.simulate.state import (
     ACTIVE,
     CLOSED,
@@ -51,7 +52,7 @@ class Month:
     contacts: Ints  # reached contacts
     rm_changed: Bools
     complaint_new: Bools
-    complaint_open: Bools
+    complaint_open: Bools  # a complaint was open at some time in the month
     defecting: Bools  # after this month's transitions
     defect_new: Bools
     winback: Bools
@@ -138,14 +139,34 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
     reached = contacts > 0
     st.since_contact = np.where(reached, 0, np.minimum(st.since_contact + 1, 99))
 
-    # --- hidden events
+    # --- hidden events: complaints (written as the complaint rows of service_requests), life events
     u = rng.random((n, 6))
-    complaint_new = live & (u[:, 0] < p.complaint_rate * (1.5 - skill))
-    resolve = p.complaint_resolve_base + p.complaint_resolve_skill * skill * (0.5 + 0.5 * reached)
-    was_open = st.complaint > 0
-    resolved = was_open & (u[:, 1] < resolve)
-    st.complaint = np.where(resolved, 0, np.where(was_open, st.complaint + 1, 0))
-    st.complaint = np.where(complaint_new & (st.complaint == 0), 1, st.complaint)
+    m0 = int(w.timeline.start[m].astype("datetime64[s]").astype(np.int64))
+    m1 = m0 + days * DAY
+    unattended = rowsum(maturing & ~reached[:, None])
+    was_open = st.c_res >= m0
+    sunflower = tier_now >= 2
+    hazard = (
+        p.complaint_rate * (1.5 - skill) * np.exp(p.complaint_sat * np.clip(p.sat_mean - st.z, -3.0, 3.0))
+    )
+    hazard *= (1.0 + p.complaint_maturity * unattended) * (1.0 + p.complaint_rm_change * (st.rm_recent < 3))
+    complaint_new = live & ~was_open & (u[:, 0] < hazard)
+    ci = np.flatnonzero(complaint_new)
+    lo = np.where(new[ci], st.onboard_day[ci], 1)
+    day = lo + (rng.random(len(ci)) * (days - lo + 1)).astype(np.int64)
+    opened = m0 + (day - 1) * DAY + (8 * 3600 + rng.integers(0, 13 * 3600, len(ci))) // 60 * 60
+    hours = (
+        p.complaint_resolve_hours
+        * (1.5 - skill[ci])
+        * np.exp(p.complaint_resolve_sigma * rng.standard_normal(len(ci)))
+    )
+    hours *= np.where(sunflower[ci], p.complaint_priority_factor, 1.0)
+    st.c_open[ci] = opened
+    st.c_due[ci] = due_time(opened, sla_days(np.full(len(ci), COMPLAINT), sunflower[ci]))
+    st.c_res[ci] = opened + np.maximum(600, (hours * 3600.0).astype(np.int64))
+    st.complaint_recent = np.where(complaint_new, 0, np.minimum(st.complaint_recent + 1, 99))
+    open_end = st.c_res >= m1  # still unresolved at the end of the month
+    breach = (st.c_due >= m0) & (st.c_due < m1) & (st.c_res > st.c_due)  # the SLA passes this month
     expense = live & ~new & (u[:, 2] < p.expense_rate)
     windfall = live & ~new & (u[:, 3] < p.windfall_rate)
     relocate = live & (u[:, 4] < p.relocation_rate)
@@ -155,11 +176,9 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
     dz = p.sat_reversion * (st.mu - st.z) + p.sat_noise * rng.standard_normal(n)
     dz += p.contact_effect * (skill - 0.35) * np.minimum(contacts, 2)
     dz += np.where((tier_now >= 2) & ~reached, p.neglect_effect, 0.0)
-    dz += np.where(complaint_new, p.complaint_effect, 0.0) + np.where(
-        was_open & ~resolved, p.complaint_open_effect, 0.0
-    )
+    dz += np.where(complaint_new, p.complaint_effect, 0.0) + np.where(breach, p.complaint_breach_effect, 0.0)
+    dz += np.where(open_end, p.complaint_open_effect, 0.0)
     dz += np.where(changed, p.rm_change_effect, 0.0)
-    unattended = rowsum(maturing & ~reached[:, None])
     dz += p.maturity_neglect_effect * unattended
     risky = (start_bal[:, FUND] + start_bal[:, CUSTODY]) / np.maximum(start_total, 1.0)
     dz += 3.0 * min(0.0, float(w.equity[m]) + 0.04) * risky  # a market fall hurts fund holders
@@ -173,7 +192,7 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
         + p.defect_competitor * float(w.competitor[m]) * st.comp_sens
         + p.defect_matured_no_contact * st.mat_nc
         + p.defect_rm_change * (st.rm_recent < 6)
-        + p.defect_complaint * (st.complaint > 0)
+        + p.defect_complaint * ((st.complaint_recent < 3) | open_end)
         + p.defect_life_event * (st.life_recent < 3)
     )
     engaged = live & (st.phase == ENGAGED)
@@ -325,7 +344,7 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
         contacts=contacts.astype(np.int64),
         rm_changed=changed,
         complaint_new=complaint_new,
-        complaint_open=st.complaint > 0,
+        complaint_open=live & (was_open | complaint_new),
         defecting=defecting,
         defect_new=defect_new,
         winback=winback,

@@ -47,13 +47,24 @@ class SimParams:
     contact_effect: float = 0.35
     #: Each month a sunflower+ customer goes uncontacted beyond their cadence.
     neglect_effect: float = -0.06
-    #: Hidden complaints: rate, one-off effect, effect per month while unresolved, and the monthly
-    #: chance an RM of skill s resolves one: ``complaint_resolve_base + complaint_resolve_skill * s``.
-    complaint_rate: float = 0.008
+    #: Complaints (hidden cause, written as service requests): monthly chance
+    #: ``complaint_rate * (1.5 - skill) * exp(complaint_sat * (sat_mean - z))``, times
+    #: ``1 + complaint_maturity`` per product maturing without a reached contact that month and
+    #: ``1 + complaint_rm_change`` in the 3 months after an RM change; at most one open at a time.
+    complaint_rate: float = 0.0045
+    complaint_sat: float = 0.8
+    complaint_maturity: float = 1.5
+    complaint_rm_change: float = 1.5
+    #: Hours to resolve a complaint ~ lognormal, median ``complaint_resolve_hours * (1.5 - skill)``
+    #: (times ``complaint_priority_factor`` for sunflower+ customers), log-sd ``complaint_resolve_sigma``.
+    complaint_resolve_hours: float = 30.0
+    complaint_resolve_sigma: float = 1.3
+    complaint_priority_factor: float = 0.6
+    #: Satisfaction: when a complaint is raised, in the month its SLA passes unresolved, and each
+    #: month end it is still open.
     complaint_effect: float = -0.9
+    complaint_breach_effect: float = -0.5
     complaint_open_effect: float = -0.12
-    complaint_resolve_base: float = 0.15
-    complaint_resolve_skill: float = 0.6
     #: One-off effect of the assigned RM leaving (handover).
     rm_change_effect: float = -0.5
     #: A product maturing without a reached contact in that month.
@@ -65,7 +76,7 @@ class SimParams:
     defect_competitor: float = 0.6  # per percentage point of competitor rate advantage
     defect_matured_no_contact: float = 0.9  # times the decaying count of unattended maturities
     defect_rm_change: float = 1.0  # in the 6 months after the RM left
-    defect_complaint: float = 1.0  # while a complaint is unresolved
+    defect_complaint: float = 1.0  # in the 3 months after a complaint, or while it is open
     defect_life_event: float = 1.6  # relocation / life event in the last 3 months
     #: Share of liquid money (demand deposits) a defecting customer moves out each month: U(lo, hi).
     defect_outflow_lo: float = 0.25

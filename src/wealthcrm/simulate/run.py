@@ -29,7 +29,16 @@ from wealthcrm.vocab import TIER_ORDER
 
 Progress = Callable[[str, int, int], None]
 
-BLOCK_FILES = ("customers", "aum_monthly", "positions", "transactions", "digital_activity", "interactions")
+BLOCK_FILES = (
+    "customers",
+    "aum_monthly",
+    "positions",
+    "transactions",
+    "digital_activity",
+    "interactions",
+    "service_requests",
+    "survey_answers",
+)
 GROUND_TRUTH = "ground_truth.csv"
 GROUND_TRUTH_RMS = "ground_truth_rms.csv"
 

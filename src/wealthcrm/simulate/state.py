@@ -57,7 +57,10 @@ class State:
     rm: Ints  # staff index of the RM now
     rm_recent: Ints  # months since the RM changed
     since_contact: Ints
-    complaint: Ints  # months an unresolved complaint has been open (0 none)
+    complaint_recent: Ints  # months since the last complaint was opened (99 none)
+    c_open: Ints  # the last complaint: opened, SLA due and resolved, seconds since 1970 (-1 none)
+    c_due: Ints
+    c_res: Ints
     mat_nc: Floats  # decaying count of maturities nobody called about
     life_recent: Ints  # months since a relocation
     tier: npt.NDArray[np.int8]  # effective tier code this month, -1 before the first month

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,10 +35,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def current_date() -> date:
+    """Today in the server's time zone (a dependency, so tests can fix the date)."""
+    return date.today()
+
+
 # scope="function": commit before the response is sent, so a client never sees unsaved work.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Gettext = Annotated[Translator, Depends(translator)]
+TodayDate = Annotated[date, Depends(current_date)]
 
 
 def current_user(request: Request, session: DbSession) -> SignedIn:

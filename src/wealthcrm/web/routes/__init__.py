@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wealthcrm.web.routes import auth, overview
+from wealthcrm.web.routes import auth, overview, workbench
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, overview.router)
+ROUTERS: tuple[APIRouter, ...] = (auth.router, overview.router, workbench.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from wealthcrm.errors import NotFound
 from wealthcrm.vocab import Role
@@ -46,6 +46,8 @@ def home(
     _: Gettext,
     month: MonthParam = None,
 ) -> Response:
+    if user.role is Role.rm:
+        return RedirectResponse("/today", status_code=303)  # the RM's home is their workbench
     if user.role not in OVERVIEW_ROLES:
         return render(request, "coming_soon.html", {})
     report = view.load_report(session, month=month, settings=settings)
