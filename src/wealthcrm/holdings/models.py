@@ -17,7 +17,6 @@ class AumMonthly(Base):
     __tablename__ = "aum_monthly"
     __table_args__ = (
         CheckConstraint("avg_daily_balance >= 0 AND month_end_balance >= 0", name="balances_non_negative"),
-        Index("ix_aum_monthly_month", "month"),
         # Composite natural key and narrow rows: on SQLite the table is its key's B-tree (WITHOUT ROWID),
         # one structure to write instead of two (17% faster imports, bench/import.py).
         {"sqlite_with_rowid": False},
