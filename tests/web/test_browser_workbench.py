@@ -4,16 +4,11 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-import uvicorn
-from playwright.sync_api import sync_playwright
 
 from wealthcrm.config import Settings
 from wealthcrm.db import make_engine
@@ -21,14 +16,9 @@ from wealthcrm.web import create_app
 from wealthcrm.web.deps import current_date
 
 from ..customers.workbench import MOBILE, NATIONAL_ID, PASSWORD, load_workbench
-from .test_browser import ARTIFACTS, CHROMIUM, _chart_size, _free_port
+from .browser import ARTIFACTS, BROWSER_MARKS, browser_page, chart_size, serve
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -39,76 +29,42 @@ def server(tmp_path: Path, settings: Settings, sqlite_template: Path) -> Iterato
     load_workbench(engine, settings, tmp_path / "branch")
     app = create_app(settings, engine)
     app.dependency_overrides[current_date] = lambda: date(2026, 11, 28)
-    port = _free_port()
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(app) as url:
+            yield url
     finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
 
 
 def test_an_rm_works_from_today_to_a_customer(server: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "request",
-                lambda r: (
-                    problems.append(f"off-site request: {r.url}")
-                    if urlparse(r.url).hostname not in ("127.0.0.1", None) and not r.url.startswith("data:")
-                    else None
-                ),
-            )
-            page.goto(f"{server}/")
-            page.fill("#username", "rm01")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/today")
-            assert page.locator("h1").first.inner_text() == "今日待办"
-            rows = page.locator("#risk-table tbody tr")
-            assert [rows.nth(i).get_attribute("data-customer") for i in range(rows.count())] == [
-                "C003",
-                "C001",
-            ]
-            page.screenshot(path=str(ARTIFACTS / "today.png"), full_page=True)
+    with browser_page(problems) as page:
+        page.goto(f"{server}/")
+        page.fill("#username", "rm01")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/today")
+        assert page.locator("h1").first.inner_text() == "今日待办"
+        rows = page.locator("#risk-table tbody tr")
+        assert [rows.nth(i).get_attribute("data-customer") for i in range(rows.count())] == [
+            "C003",
+            "C001",
+        ]
+        page.screenshot(path=str(ARTIFACTS / "today.png"), full_page=True)
 
-            page.click("#risk-table a[href='/customers/C001']")
-            page.wait_for_url(f"{server}/customers/C001")
-            assert page.locator("[data-field=national_id]").inner_text() == "110105********002X"
-            for chart in ("aum-chart", "tier-chart", "risk-chart"):
-                size = _chart_size(page, chart)
-                assert size["width"] > 0 and size["height"] > 0 and size["series"] >= 1, (chart, size)
-            content = page.content()
-            assert NATIONAL_ID not in content and MOBILE not in content
-            page.wait_for_timeout(700)  # let the charts' entry animation finish before the picture
-            page.screenshot(path=str(ARTIFACTS / "customer360.png"), full_page=True)
+        page.click("#risk-table a[href='/customers/C001']")
+        page.wait_for_url(f"{server}/customers/C001")
+        assert page.locator("[data-field=national_id]").inner_text() == "110105********002X"
+        for chart in ("aum-chart", "tier-chart", "risk-chart"):
+            size = chart_size(page, chart)
+            assert size["width"] > 0 and size["height"] > 0 and size["series"] >= 1, (chart, size)
+        content = page.content()
+        assert NATIONAL_ID not in content and MOBILE not in content
+        page.wait_for_timeout(700)  # let the charts' entry animation finish before the picture
+        page.screenshot(path=str(ARTIFACTS / "customer360.png"), full_page=True)
 
-            # another RM's customer by URL: the 404 page, not their data
-            response = page.goto(f"{server}/customers/C004")
-            assert response is not None and response.status == 404
-            assert "周四" not in page.content()
-        finally:
-            browser.close()
+        # another RM's customer by URL: the 404 page, not their data
+        response = page.goto(f"{server}/customers/C004")
+        assert response is not None and response.status == 404
+        assert "周四" not in page.content()
     assert problems == [] or all("404" in p for p in problems), problems

@@ -13,14 +13,11 @@
     precious_metal: "#d4a72c",
     custody: "#b42318"
   };
-  var INK = "#1d2939";
-  var MUTED = "#667085";
-  var GRID_LINE = "#eaecf0";
-
-  function readJson(id) {
-    var el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
+  var C = window.wealthcrmCharts;
+  var INK = C.INK;
+  var MUTED = C.MUTED;
+  var GRID_LINE = C.GRID_LINE;
+  var readJson = C.readJson;
 
   var data = readJson("customer-data");
   var labels = readJson("customer-labels");
@@ -30,28 +27,11 @@
   var zh = labels.locale === "zh_CN";
 
   function fullMoney(value) {
-    if (value === null || value === undefined) {
-      return "—";
-    }
-    if (zh) {
-      return Math.abs(value) >= 1e4
-        ? (value / 1e4).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " 万元"
-        : Math.round(value).toLocaleString("zh-CN") + " 元";
-    }
-    return "¥" + Math.round(value).toLocaleString("en");
+    return C.money(value, zh);
   }
 
   function axisMoney(value) {
-    if (value === 0) {
-      return "0";
-    }
-    if (zh) {
-      return (value / 1e4).toLocaleString("zh-CN", { maximumFractionDigits: 0 }) + "万";
-    }
-    if (Math.abs(value) >= 1e6) {
-      return "¥" + (value / 1e6).toLocaleString("en", { maximumFractionDigits: 1 }) + "M";
-    }
-    return "¥" + (value / 1e3).toLocaleString("en", { maximumFractionDigits: 0 }) + "k";
+    return C.axisMoney(value, zh);
   }
 
   function percent(value) {

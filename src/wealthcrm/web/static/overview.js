@@ -3,21 +3,12 @@
 (function () {
   "use strict";
 
-  var TIER_COLORS = {
-    mass: "#98a2b3",
-    gold: "#d4a72c",
-    sunflower: "#e07b24",
-    diamond: "#2f6db5",
-    private: "#5b3a8e"
-  };
-  var INK = "#1d2939";
-  var MUTED = "#667085";
-  var GRID_LINE = "#eaecf0";
-
-  function readJson(id) {
-    var el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
+  var C = window.wealthcrmCharts;
+  var TIER_COLORS = C.TIER_COLORS;
+  var INK = C.INK;
+  var MUTED = C.MUTED;
+  var GRID_LINE = C.GRID_LINE;
+  var readJson = C.readJson;
 
   var data = readJson("overview-data");
   var labels = readJson("overview-labels");
@@ -27,28 +18,11 @@
   var zh = labels.locale === "zh_CN";
 
   function fullMoney(value) {
-    if (zh) {
-      return Math.abs(value) >= 1e4
-        ? (value / 1e4).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " 万元"
-        : Math.round(value).toLocaleString("zh-CN") + " 元";
-    }
-    return "¥" + Math.round(value).toLocaleString("en");
+    return C.money(value, zh);
   }
 
   function axisMoney(value) {
-    if (value === 0) {
-      return "0";
-    }
-    if (zh) {
-      return (value / 1e4).toLocaleString("zh-CN", { maximumFractionDigits: 0 }) + "万";
-    }
-    if (Math.abs(value) >= 1e6) {
-      return "¥" + (value / 1e6).toLocaleString("en", { maximumFractionDigits: 1 }) + "M";
-    }
-    if (Math.abs(value) >= 1e3) {
-      return "¥" + (value / 1e3).toLocaleString("en", { maximumFractionDigits: 0 }) + "k";
-    }
-    return "¥" + value;
+    return C.axisMoney(value, zh);
   }
 
   function count(value) {
