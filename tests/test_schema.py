@@ -23,7 +23,7 @@ def test_constraints_follow_the_naming_convention(engine: Engine) -> None:
     assert insp.get_pk_constraint("customers")["name"] == "pk_customers"
     fks = {fk["name"] for fk in insp.get_foreign_keys("customers")}
     assert fks == {"fk_customers_branch_id_branches", "fk_customers_rm_id_staff"}
-    assert "ix_positions_maturity_on" in {ix["name"] for ix in insp.get_indexes("positions")}
+    assert "ix_aum_monthly_month" in {ix["name"] for ix in insp.get_indexes("aum_monthly")}
     assert set(NAMING_CONVENTION) == {"ix", "uq", "ck", "fk", "pk"}
 
 

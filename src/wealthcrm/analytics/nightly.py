@@ -8,6 +8,7 @@ expected outflow, reasons) → alerts (rules, de-duplicated against earlier nigh
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from wealthcrm.analytics.reasons import explain
 from wealthcrm.analytics.tiering import tier_history
 from wealthcrm.config import Settings
 from wealthcrm.errors import NotFound
-from wealthcrm.holdings.models import AumMonthly
+from wealthcrm.holdings.service import latest_month
 from wealthcrm.ingest.writers import upsert
 
 Progress = Callable[[str], None]
@@ -68,11 +69,6 @@ class NightlyResult:
             "rows": self.rows,
             "run_id": self.run_id,
         }
-
-
-def latest_month(session: Session) -> date | None:
-    value = session.scalar(select(AumMonthly.month).order_by(AumMonthly.month.desc()).limit(1))
-    return value
 
 
 def _months_stored(session: Session) -> set[pd.Timestamp]:
@@ -188,6 +184,4 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)

@@ -284,7 +284,7 @@ def activate_cmd(ctx: typer.Context, version_id: int = typer.Argument(..., help=
 
 
 def _latest(session: Session) -> date:
-    from wealthcrm.analytics.nightly import latest_month
+    from wealthcrm.holdings.service import latest_month
 
     month = latest_month(session)
     if month is None:

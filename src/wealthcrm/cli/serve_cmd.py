@@ -65,9 +65,10 @@ def _fresh_database(st: State, force: bool) -> Engine:
 def _train_and_score(st: State, engine: Engine) -> None:
     """Give the demo a churn model and one nightly run, so risk, reasons and alerts are there to see."""
     from wealthcrm.analytics import registry
-    from wealthcrm.analytics.nightly import latest_month, run_nightly
+    from wealthcrm.analytics.nightly import run_nightly
     from wealthcrm.analytics.training import fit_final, run_backtest, training_data
     from wealthcrm.errors import Invalid
+    from wealthcrm.holdings.service import latest_month
 
     with session_scope(engine) as session:
         last = latest_month(session)
