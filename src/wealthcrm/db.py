@@ -84,14 +84,17 @@ def all_models() -> MetaData:
     import wealthcrm.activity.models
     import wealthcrm.alerts.models
     import wealthcrm.analytics.models
+    import wealthcrm.audit.models
     import wealthcrm.customers.models
     import wealthcrm.holdings.models
     import wealthcrm.ingest.models
     import wealthcrm.interactions.models
     import wealthcrm.products.models
+    import wealthcrm.recommendations.models
     import wealthcrm.service.models
     import wealthcrm.staff.models
     import wealthcrm.surveys.models
+    import wealthcrm.tasks.models
     import wealthcrm.users.models  # noqa: F401
 
     return Base.metadata

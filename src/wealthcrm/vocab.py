@@ -235,3 +235,61 @@ class Priority(StrEnum):
     normal = "normal"
     high = "high"
     urgent = "urgent"
+
+
+class TaskKind(StrEnum):
+    """Why a task is on an RM's list (issue "RM workbench": Today)."""
+
+    retention = "retention"  # a customer at risk (AUM at risk, or a high-severity alert)
+    maturity = "maturity"  # a product matures in the next days: propose reinvestment
+    cadence = "cadence"  # the tier's minimum contact is overdue
+    birthday = "birthday"
+    assessment_expiry = "assessment_expiry"  # the risk assessment expires (or has expired)
+    service_followup = "service_followup"  # a complaint or service request to follow up
+    follow_up = "follow_up"  # a follow-up date set when logging an interaction
+    handover = "handover"  # a customer reassigned to this RM, with the handover note
+    survey_recovery = "survey_recovery"  # a survey detractor
+    other = "other"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    snoozed = "snoozed"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class TaskOutcome(StrEnum):
+    """How a worked task ended; ``retained`` on a retention task counts as a save."""
+
+    retained = "retained"
+    reinvested = "reinvested"
+    contacted = "contacted"
+    no_answer = "no_answer"
+    declined = "declined"
+    lost = "lost"
+    not_needed = "not_needed"
+
+
+class RecommendationKind(StrEnum):
+    """Next best actions (issue "RM workbench": Recommendations)."""
+
+    reinvest_maturity = "reinvest_maturity"
+    move_idle_deposits = "move_idle_deposits"
+    deepen_single_product = "deepen_single_product"
+    upgrade_prospect = "upgrade_prospect"
+
+
+class RecommendationStatus(StrEnum):
+    proposed = "proposed"  # passed the suitability gate
+    blocked = "blocked"  # failed it; the reasons are stored
+    override_requested = "override_requested"  # an RM asked a team lead to approve despite the block
+    approved = "approved"  # a team lead approved the override (audited)
+    rejected = "rejected"  # a team lead refused the override
+    accepted = "accepted"  # the customer took it
+    declined = "declined"  # the customer did not
+
+
+class SaleChannel(StrEnum):
+    in_branch = "in_branch"  # needs the audio-video recording (双录) and the customer's consent
+    remote = "remote"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from wealthcrm.web.i18n import LOCALE_DIR, choose_locale, load_translators, read_catalog
+from wealthcrm.web.i18n import LOCALE_DIR, catalog_files, choose_locale, load_translators
 
 WEB = Path(LOCALE_DIR).parent
 
@@ -25,16 +25,25 @@ def marked_messages() -> set[str]:
 def test_every_marked_message_is_translated_to_chinese_and_listed_in_english() -> None:
     marked = marked_messages()
     assert len(marked) > 50
-    zh = read_catalog(LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po", "zh_CN")
+    zh = load_translators()["zh_CN"]
     missing = sorted(m for m in marked if m not in zh.messages)
-    assert missing == [], "add these to locale/zh_CN/LC_MESSAGES/messages.po"
+    assert missing == [], "add these to a catalog in locale/zh_CN/LC_MESSAGES/"
     unused = sorted(set(zh.messages) - marked)
     assert unused == [], "remove these from the catalogs"
-    en_path = LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po"
     en_ids = {
-        line[len('msgid "') : -1] for line in en_path.read_text().splitlines() if line.startswith("msgid ")
+        line[len('msgid "') : -1]
+        for path in catalog_files("en")
+        for line in path.read_text().splitlines()
+        if line.startswith("msgid ")
     }
     assert marked <= en_ids
+    # each area's file is its own: the same msgid in two zh_CN files would make the merge order matter
+    seen: dict[str, str] = {}
+    for path in catalog_files("zh_CN"):
+        for line in path.read_text().splitlines():
+            if line.startswith('msgid "') and line != 'msgid ""':
+                assert line not in seen, f"{line} is in both {seen[line]} and {path.name}"
+                seen[line] = path.name
 
 
 def test_placeholders_survive_translation() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,3 +23,7 @@ class Interaction(Base):
     purpose: Mapped[InteractionPurpose] = mapped_column(str_enum(InteractionPurpose, "purpose"))
     outcome: Mapped[InteractionOutcome] = mapped_column(str_enum(InteractionOutcome, "outcome"))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: set when logged in the app: a follow-up date creates a task for the logging RM
+    follow_up_on: Mapped[date | None]
+    #: the user who logged it in the app (None for imported contacts)
+    logged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,7 +1,9 @@
 """Translations: the Babel message catalogs (zh_CN, en) are read once at start-up, looked up per request.
 
 The ``.po`` files are read with :func:`babel.messages.pofile.read_po`, so installing needs no compile
-step; msgids are the English text, so a missing translation shows English rather than a key.
+step; msgids are the English text, so a missing translation shows English rather than a key. Each
+locale's ``LC_MESSAGES`` holds one catalog per area of the app (``messages.po`` for the shell and
+the workbench, ``audit.po``, ``team.po``…); they are merged, so areas never edit each other's file.
 """
 
 from __future__ import annotations
@@ -63,9 +65,20 @@ def read_catalog(path: Path, locale: Locale) -> Translator:
     return Translator(locale, messages)
 
 
+def catalog_files(locale: Locale, directory: Path = LOCALE_DIR) -> list[Path]:
+    """The ``.po`` files of one locale, in name order."""
+    return sorted((directory / locale / "LC_MESSAGES").glob("*.po"))
+
+
 def load_translators(directory: Path = LOCALE_DIR) -> dict[Locale, Translator]:
-    """Every supported locale's translator, from ``<directory>/<locale>/LC_MESSAGES/messages.po``."""
-    return {loc: read_catalog(directory / loc / "LC_MESSAGES" / "messages.po", loc) for loc in LOCALES}
+    """Every supported locale's translator, merged from ``<directory>/<locale>/LC_MESSAGES/*.po``."""
+    translators: dict[Locale, Translator] = {}
+    for loc in LOCALES:
+        messages: dict[str, str] = {}
+        for path in catalog_files(loc, directory):
+            messages.update(read_catalog(path, loc).messages)
+        translators[loc] = Translator(loc, messages)
+    return translators
 
 
 def choose_locale(requested: str | None, default: Locale) -> Locale:

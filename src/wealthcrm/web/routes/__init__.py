@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wealthcrm.web.routes import auth, overview, workbench
+from wealthcrm.web.routes import (
+    admin,
+    audit,
+    auth,
+    book,
+    branch,
+    overview,
+    recommendations,
+    tasks,
+    team,
+    workbench,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, overview.router, workbench.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    overview.router,
+    workbench.router,
+    tasks.router,
+    book.router,
+    team.router,
+    branch.router,
+    audit.router,
+    admin.router,
+    recommendations.router,
+)

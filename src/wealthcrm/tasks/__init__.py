@@ -1,0 +1,1 @@
+"""Tasks on the RM's list: retention, maturities, cadence, birthdays, follow-ups, handovers."""
