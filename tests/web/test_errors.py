@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
+from wealthcrm import __version__
 from wealthcrm.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from wealthcrm.web.deps import CurrentUser
 
@@ -68,3 +69,8 @@ def test_unknown_paths_and_methods(client: TestClient) -> None:
     wrong_method = client.delete("/api/v1/overview")
     assert wrong_method.status_code == 405
     assert wrong_method.json() == {"error": {"status": 405, "message": "Method Not Allowed"}}
+
+
+def test_health_needs_no_login(client: TestClient) -> None:
+    response = client.get("/api/v1/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "version": __version__})

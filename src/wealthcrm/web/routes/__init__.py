@@ -10,6 +10,7 @@ from wealthcrm.web.routes import (
     auth,
     book,
     branch,
+    health,
     overview,
     recommendations,
     tasks,
@@ -18,6 +19,7 @@ from wealthcrm.web.routes import (
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
     auth.router,
     overview.router,
     workbench.router,
