@@ -16,6 +16,7 @@ from wealthcrm.cli import (
     nightly_cmd,
     serve_cmd,
     simulate_cmd,
+    survey_cmd,
     tiers_cmd,
     user_cmd,
 )
@@ -68,6 +69,7 @@ serve_cmd.register(app)
 model_cmd.register(app)
 nightly_cmd.register(app)
 user_cmd.register(app)
+survey_cmd.register(app)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Survey statistics: reliability, validity, group differences, NPS, IPA, key drivers, SEM."""
