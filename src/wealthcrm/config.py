@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from wealthcrm.vocab import TIER_ORDER, Tier
+from wealthcrm.vocab import TIER_ORDER, ProductRisk, ProductType, Tier
 
 SETTINGS_FILE_ENV = "WEALTHCRM_SETTINGS_FILE"
 SETTINGS_FILE_NAME = "wealthcrm.toml"
@@ -132,6 +133,29 @@ class CadenceSettings(_Section):
     )
 
 
+class TaskSettings(_Section):
+    """The nightly task list (Today): who is at risk enough for a retention task, how far ahead to look."""
+
+    retention_min_p_loss: float = Field(
+        0.10, ge=0, le=1, description="Retention task: a scored customer with P(loss) at least this …"
+    )
+    retention_min_aum_at_risk: float = Field(
+        50_000,
+        ge=0,
+        description="… and AUM at risk at least this (CNY), or with an open high-severity alert.",
+    )
+    maturity_days: int = Field(
+        14, ge=1, le=90, description="Maturity task: positions maturing within N days."
+    )
+    birthday_days: int = Field(7, ge=0, le=31, description="Birthday task: birthdays within the next N days.")
+    assessment_days: int = Field(
+        30, ge=0, le=180, description="Assessment task: risk assessments expiring within N days (or expired)."
+    )
+    survey_days: int = Field(
+        90, ge=1, le=365, description="Survey recovery task: a detractor NPS answer within the last N days."
+    )
+
+
 class AlertSettings(_Section):
     """Early-warning thresholds."""
 
@@ -166,6 +190,63 @@ class SuitabilitySettings(_Section):
     )
 
 
+class RecommendationSettings(_Section):
+    """Next best actions: when each generator proposes something (see docs/workbench-recommendations.md)."""
+
+    reinvest_window_days: int = Field(
+        30, ge=1, le=365, description="Reinvest: open positions maturing within this many days from today."
+    )
+    idle_share: float = Field(
+        0.30, gt=0, lt=1, description="Idle deposits: demand deposits above this share of AUM …"
+    )
+    idle_min_amount: float = Field(
+        200_000, ge=0, description="… and of at least this amount (CNY) are proposed for a low-risk product."
+    )
+    idle_reserve_amount: float = Field(
+        50_000,
+        ge=0,
+        description="Idle deposits: this much (CNY) stays liquid; the rest is the amount proposed.",
+    )
+    idle_max_product_risk: ProductRisk = Field(
+        ProductRisk.R2, description="Idle deposits: the highest product risk proposed (a low-risk product)."
+    )
+    idle_product_types: list[str] = Field(
+        default_factory=lambda: ["wmp", "time_deposit", "bond"],
+        description="Idle deposits: product types proposed, preferred first.",
+    )
+    deepen_min_aum: float = Field(
+        50_000, ge=0, description="Single-product customers from this AUM (CNY) are offered a second class."
+    )
+    deepen_min_class_amount: float = Field(
+        1_000, ge=0, description="An asset class counts as held from this month-average balance (CNY)."
+    )
+    deepen_product_types: list[str] = Field(
+        default_factory=lambda: ["time_deposit", "wmp", "fund", "bond", "insurance", "precious_metal"],
+        description="Single-product customers: product types offered as the second class, preferred first.",
+    )
+    upgrade_min_aum: float = Field(
+        400_000,
+        ge=0,
+        description="Upgrade prospects: gold customers from this AUM (CNY) up to sunflower_min …",
+    )
+    upgrade_lookback_months: int = Field(
+        3, ge=1, le=12, description="… whose AUM is higher than this many months earlier."
+    )
+    upgrade_product_types: list[str] = Field(
+        default_factory=lambda: ["wmp", "time_deposit", "fund"],
+        description="Upgrade prospects: product types proposed for the new money, preferred first.",
+    )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> RecommendationSettings:
+        known = {t.value for t in ProductType}
+        for name in ("idle_product_types", "deepen_product_types", "upgrade_product_types"):
+            unknown = [t for t in getattr(self, name) if t not in known]
+            if unknown:
+                raise ValueError(f"{name}: unknown product types {unknown}; known: {sorted(known)}")
+        return self
+
+
 class ImportSettings(_Section):
     """The data-contract importer."""
 
@@ -194,6 +275,248 @@ class WebSettings(_Section):
     )
 
 
+class SecuritySettings(_Section):
+    """Who may unmask PII; how long API tokens, service-desk look-ups and delegations last."""
+
+    unmask_roles: list[str] = Field(
+        default_factory=lambda: ["rm", "team_lead", "branch_manager"],
+        description="Roles that may unmask a national ID or mobile number of a customer in their scope.",
+    )
+    unmask_reason_min_length: int = Field(
+        4,
+        ge=1,
+        le=200,
+        description="Unmasking and look-ups need a reason at least this many characters long.",
+    )
+    api_token_hours: int = Field(
+        8,
+        ge=1,
+        le=24 * 90,
+        description="An API token issued by POST /api/v1/auth/token lasts this many hours.",
+    )
+    lookup_grant_hours: int = Field(
+        8,
+        ge=1,
+        le=24 * 7,
+        description="A service-desk look-up lets the user open the customer this many hours.",
+    )
+    delegation_max_days: int = Field(
+        92, ge=1, le=366, description="A delegation (holiday cover) lasts at most this many days."
+    )
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> SecuritySettings:
+        from wealthcrm.vocab import Role
+
+        unknown = sorted(set(self.unmask_roles) - {r.value for r in Role})
+        if unknown:
+            raise ValueError(f"unmask_roles: unknown roles {unknown}")
+        if {"service", "analyst"} & set(self.unmask_roles):
+            raise ValueError("unmask_roles: service staff and analysts never see unmasked PII (SPEC)")
+        return self
+
+
+_TIERS_NOTE = "business hours by tier: mass, gold, sunflower, diamond, private"
+
+
+def _hours(*values: float) -> list[float]:
+    return [float(v) for v in values]
+
+
+def _five(values: list[float], name: str) -> list[float]:
+    if len(values) != len(TIER_ORDER) or any(v <= 0 for v in values):
+        raise ValueError(f"{name}: {len(TIER_ORDER)} positive numbers of hours (mass … private)")
+    return values
+
+
+class AcknowledgeHours(_Section):
+    """Business hours to acknowledge a request, per type: five numbers, mass … private."""
+
+    inquiry: list[float] = Field(
+        default_factory=lambda: _hours(8, 4, 2, 1, 1), description=f"Inquiry: {_TIERS_NOTE}."
+    )
+    transaction_problem: list[float] = Field(
+        default_factory=lambda: _hours(4, 2, 1, 1, 0.5), description=f"Transaction problem: {_TIERS_NOTE}."
+    )
+    complaint: list[float] = Field(
+        default_factory=lambda: _hours(4, 2, 2, 1, 1), description=f"Complaint: {_TIERS_NOTE}."
+    )
+    appointment: list[float] = Field(
+        default_factory=lambda: _hours(8, 8, 4, 2, 1), description=f"Appointment: {_TIERS_NOTE}."
+    )
+    entitlement: list[float] = Field(
+        default_factory=lambda: _hours(8, 8, 4, 2, 1), description=f"Entitlement: {_TIERS_NOTE}."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> AcknowledgeHours:
+        for name in type(self).model_fields:
+            _five(getattr(self, name), f"sla.acknowledge_hours.{name}")
+        return self
+
+    def hours(self, request_type: str, tier: Tier) -> float:
+        return float(getattr(self, request_type)[TIER_ORDER.index(tier)])
+
+
+class ResolveHours(_Section):
+    """Business hours to resolve a request, per type (8 h = one working day of 09:00–17:00)."""
+
+    inquiry: list[float] = Field(
+        default_factory=lambda: _hours(16, 16, 8, 8, 4), description=f"Inquiry: {_TIERS_NOTE}."
+    )
+    transaction_problem: list[float] = Field(
+        default_factory=lambda: _hours(24, 24, 16, 8, 8), description=f"Transaction problem: {_TIERS_NOTE}."
+    )
+    complaint: list[float] = Field(
+        default_factory=lambda: _hours(40, 40, 16, 16, 8),
+        description=f"Complaint: {_TIERS_NOTE} (sunflower: 2 working days).",
+    )
+    appointment: list[float] = Field(
+        default_factory=lambda: _hours(16, 16, 8, 8, 4), description=f"Appointment: {_TIERS_NOTE}."
+    )
+    entitlement: list[float] = Field(
+        default_factory=lambda: _hours(40, 40, 24, 16, 8), description=f"Entitlement: {_TIERS_NOTE}."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> ResolveHours:
+        for name in type(self).model_fields:
+            _five(getattr(self, name), f"sla.resolve_hours.{name}")
+        return self
+
+    def hours(self, request_type: str, tier: Tier) -> float:
+        return float(getattr(self, request_type)[TIER_ORDER.index(tier)])
+
+
+class SlaSettings(_Section):
+    """Service SLAs per tier × request type, counted in business hours on the branch's working calendar."""
+
+    time_zone: str = Field(
+        "Asia/Shanghai",
+        description="The branch's time zone: business hours, working days and years are local.",
+    )
+    business_start: time = Field(time(9, 0), description="Business hours start (local time) …")
+    business_end: time = Field(time(17, 0), description="… and end; SLA clocks run only in between.")
+    public_holidays: list[date] = Field(
+        default_factory=list,
+        description="Public holidays (法定节假日): no SLA time on these days (State Council notice).",
+    )
+    makeup_workdays: list[date] = Field(
+        default_factory=list,
+        description="Make-up working days (调休上班日), e.g. a Saturday that is a working day.",
+    )
+    acknowledge_hours: AcknowledgeHours = Field(default_factory=AcknowledgeHours)
+    resolve_hours: ResolveHours = Field(default_factory=ResolveHours)
+    escalation_after_hours: list[float] = Field(
+        default_factory=lambda: _hours(0, 4, 8),
+        description="Escalation on breach: business hours after the missed due time when the assignee, "
+        "the team lead and the branch manager are told (one number per step).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SlaSettings:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"sla.time_zone: unknown time zone {self.time_zone!r}") from exc
+        if self.business_start >= self.business_end:
+            raise ValueError("sla: business_start must be before business_end")
+        both = sorted(set(self.public_holidays) & set(self.makeup_workdays))
+        if both:
+            raise ValueError(f"sla: days both holiday and make-up working day: {both}")
+        steps = self.escalation_after_hours
+        if (
+            not 1 <= len(steps) <= 3
+            or any(a < 0 for a in steps)
+            or any(a >= b for a, b in itertools.pairwise(steps))
+        ):
+            raise ValueError(
+                "sla.escalation_after_hours: 1 to 3 rising numbers ≥ 0 (assignee, team lead, manager)"
+            )
+        return self
+
+
+class BenefitSettings(_Section):
+    """One benefit of the entitlement catalogue."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,49}$", description="Code name, e.g. airport_lounge.")
+    cost: float = Field(ge=0, description="What one use costs the branch (CNY).")
+    quotas: dict[str, int | Literal["unlimited"]] = Field(
+        description="Uses per calendar year for each eligible tier; a tier not listed is not eligible."
+    )
+
+    @model_validator(mode="after")
+    def _tiers(self) -> BenefitSettings:
+        unknown = sorted(set(self.quotas) - {t.value for t in Tier})
+        if unknown:
+            raise ValueError(f"benefit {self.code}: unknown tiers {unknown}")
+        if any(q != "unlimited" and q < 1 for q in self.quotas.values()):
+            raise ValueError(f'benefit {self.code}: a quota is at least 1 (or "unlimited")')
+        return self
+
+    def quota(self, tier: Tier) -> int | None:
+        """Yearly uses for ``tier``: None when unlimited; 0 when not eligible."""
+        q = self.quotas.get(tier.value, 0)
+        return None if q == "unlimited" else int(q)
+
+
+def _default_benefits() -> list[BenefitSettings]:
+    u: Literal["unlimited"] = "unlimited"
+    return [
+        BenefitSettings(
+            code="airport_lounge", cost=150, quotas={"sunflower": 2, "diamond": 6, "private": 12}
+        ),
+        BenefitSettings(code="airport_vip_lane", cost=300, quotas={"diamond": 2, "private": 6}),
+        BenefitSettings(code="health_checkup", cost=800, quotas={"sunflower": 1, "diamond": 1, "private": 2}),
+        BenefitSettings(code="priority_queue", cost=0, quotas={"sunflower": u, "diamond": u, "private": u}),
+        BenefitSettings(
+            code="fee_waiver", cost=25, quotas={"gold": 12, "sunflower": u, "diamond": u, "private": u}
+        ),
+    ]
+
+
+class EntitlementSettings(_Section):
+    """The catalogue of tier benefits with yearly quotas (see docs/service.md)."""
+
+    grace_months: int = Field(
+        3, ge=0, le=24, description="A downgraded customer keeps the higher tier's benefits this many months."
+    )
+    benefits: list[BenefitSettings] = Field(
+        default_factory=_default_benefits,
+        description="The catalogue: code, cost per use (CNY), quotas per tier per calendar year.",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> EntitlementSettings:
+        codes = [b.code for b in self.benefits]
+        if len(codes) != len(set(codes)):
+            raise ValueError("entitlements.benefits: codes must be unique")
+        return self
+
+    def benefit(self, code: str) -> BenefitSettings | None:
+        return next((b for b in self.benefits if b.code == code), None)
+
+
+class AppointmentSettings(_Section):
+    """VIP appointments (wealth consultation, lounge, special counter): slots in business hours."""
+
+    slot_minutes: int = Field(30, ge=5, le=240, description="Length of one appointment slot (minutes).")
+    min_tier: Tier = Field(Tier.sunflower, description="The lowest tier that may book VIP services.")
+    max_days_ahead: int = Field(
+        30, ge=1, le=365, description="Slots may be booked up to this many days ahead."
+    )
+    wealth_consultation_capacity: int = Field(
+        2, ge=1, le=100, description="Wealth consultations per slot (advisers on duty)."
+    )
+    lounge_capacity: int = Field(8, ge=1, le=500, description="Lounge places per slot.")
+    special_counter_capacity: int = Field(1, ge=1, le=100, description="Special-counter customers per slot.")
+
+    def capacity(self, service: str) -> int:
+        return int(getattr(self, f"{service}_capacity"))
+
+
 class Settings(BaseSettings):
     """The effective settings of one wealthcrm installation."""
 
@@ -217,9 +540,15 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     cadence: CadenceSettings = Field(default_factory=CadenceSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
     suitability: SuitabilitySettings = Field(default_factory=SuitabilitySettings)
+    recommendations: RecommendationSettings = Field(default_factory=RecommendationSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
 
     @classmethod
     def settings_customise_sources(

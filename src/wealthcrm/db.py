@@ -86,6 +86,7 @@ def all_models() -> MetaData:
     import wealthcrm.analytics.models
     import wealthcrm.audit.models
     import wealthcrm.customers.models
+    import wealthcrm.entitlements.models
     import wealthcrm.holdings.models
     import wealthcrm.ingest.models
     import wealthcrm.interactions.models
