@@ -165,3 +165,69 @@ def test_customer_360_holds_masked_pii_history_and_maturities(wb: Engine) -> Non
         assert later.risk_assessment_expired
         c002 = service.customer_360(session, user=_user(session, "boss"), customer_id="C002", on=ON)
         assert (c002.risk_assessed_on, c002.risk_assessment_expired, c002.age) == (None, True, None)
+
+
+def test_an_out_of_scope_request_is_audited_whether_the_caller_commits_or_rolls_back(wb: Engine) -> None:
+    from wealthcrm.audit.models import AuditEntry
+    from wealthcrm.audit.service import verify
+
+    # a caller that catches the NotFound and commits: the entry joins its transaction
+    with session_scope(wb) as session:
+        with pytest.raises(NotFound):
+            service.get_customer(session, user=_user(session, "rm01"), customer_id="C004")
+        with pytest.raises(NotFound):
+            service.get_customer(
+                session, user=_user(session, "rm01"), customer_id="C999"
+            )  # unknown: no entry
+    # a caller whose transaction rolls back with the error (a web request): written afterwards on its own
+    with pytest.raises(NotFound), session_scope(wb) as session:
+        service.customer_360(session, user=_user(session, "rm02"), customer_id="C001", on=ON)
+    with session_scope(wb) as session:
+        rows = session.execute(
+            select(AuditEntry.seq, AuditEntry.actor, AuditEntry.action, AuditEntry.customer_id)
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, "rm01", "access_denied", "C004"),
+            (2, "rm02", "access_denied", "C001"),
+        ]
+        assert verify(session).ok
+
+
+def test_service_staff_see_only_unexpired_look_ups(wb: Engine) -> None:
+    from datetime import datetime, timedelta
+
+    from wealthcrm.customers.models import AccessGrant
+
+    with session_scope(wb) as session:
+        svc = _user(session, "svc")
+        now = datetime.now()
+        session.add_all(
+            [
+                AccessGrant(
+                    user_id=svc.id,
+                    customer_id="C002",
+                    reason="counter",
+                    granted_at=now,
+                    expires_at=now + timedelta(days=1),
+                ),
+                AccessGrant(
+                    user_id=svc.id,
+                    customer_id="C003",
+                    reason="counter",
+                    granted_at=now,
+                    expires_at=now - timedelta(days=1),
+                ),
+                AccessGrant(
+                    user_id=_user(session, "rm02").id,
+                    customer_id="C001",
+                    reason="x",
+                    granted_at=now,
+                    expires_at=now + timedelta(days=1),
+                ),
+            ]
+        )
+        session.flush()
+        assert sorted(session.scalars(visible_customers(svc))) == ["C002"]
+        assert sorted(session.scalars(visible_customers(_user(session, "rm02")))) == [
+            "C004"
+        ]  # grants are for service staff

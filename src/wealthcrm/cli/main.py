@@ -8,6 +8,7 @@ import typer
 
 from wealthcrm import __version__
 from wealthcrm.cli import (
+    audit_cmd,
     config_cmd,
     contract_cmd,
     db_cmd,
@@ -69,6 +70,7 @@ serve_cmd.register(app)
 model_cmd.register(app)
 nightly_cmd.register(app)
 user_cmd.register(app)
+audit_cmd.register(app)
 survey_cmd.register(app)
 
 

@@ -2,12 +2,19 @@
 
 One rule per role (SPEC "Users and roles"):
 
-- ``rm``: customers whose ``rm_id`` is the user's staff id (plus, later, customers delegated to them:
-  see :func:`_delegated`);
-- ``team_lead``: customers of every RM in the lead's team (``staff.team_id``) and the lead's own;
+- ``rm``: customers whose ``rm_id`` is the user's staff id, plus customers delegated to them for
+  today (:func:`_delegated`: ``starts_on <= today <= ends_on``, not revoked);
+- ``team_lead``: customers of every RM in the lead's team (``staff.team_id``), the lead's own, and
+  customers delegated to the lead;
 - ``branch_manager``, ``auditor``, ``admin``, ``analyst``: every customer (analysts will get
   pseudonymised views; the scope itself is the whole branch);
-- ``service``: no book (they will reach a customer by an explicit, audited look-up later).
+- ``service``: no book; only the customers of their unexpired, audited look-ups
+  (:class:`~wealthcrm.customers.models.AccessGrant`, see :mod:`wealthcrm.customers.lookup`).
+
+"Today" is the application's date (``date.today()``, the server's time zone, as the web layer's
+``current_date``), bound when the query runs, not SQL ``CURRENT_DATE``: SQLite's ``CURRENT_DATE`` is
+the UTC date, so in Beijing a delegation would start and end at 08:00 there but at midnight on
+PostgreSQL. Grants expire on naive-UTC timestamps, like every stored timestamp.
 
 A user without a staff record sees no book in the staff-bound roles. Services call
 :func:`scope_filter` on queries that join :class:`~wealthcrm.customers.models.Customer`, or use
@@ -17,11 +24,13 @@ exactly like one that does not exist.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true
+from sqlalchemy.types import Date, DateTime
 
-from wealthcrm.customers.models import Customer
+from wealthcrm.customers.models import AccessGrant, Customer, Delegation
 from wealthcrm.staff.models import Staff
 from wealthcrm.vocab import Role
 
@@ -30,7 +39,11 @@ WHOLE_BRANCH = frozenset({Role.branch_manager, Role.auditor, Role.admin, Role.an
 
 
 class Viewer(Protocol):
-    """Who is asking: a ``users.models.User`` or the web layer's signed-in value both fit."""
+    """Who is asking: a ``users.models.User`` or the web layer's signed-in value both fit.
+
+    Service staff's look-up grants are found by the user's ``id``, read with ``getattr`` so that
+    viewers without one (a bare role + staff id) still fit and simply hold no grants.
+    """
 
     @property
     def role(self) -> Role: ...
@@ -39,12 +52,40 @@ class Viewer(Protocol):
     def staff_id(self) -> str | None: ...
 
 
-def _delegated(staff_id: str) -> ColumnElement[bool]:
-    """Customers delegated to ``staff_id``: none until delegations (with expiry) land.
+def _today() -> date:
+    return date.today()
 
-    Hook: return ``Customer.customer_id.in_(select(Delegation.customer_id).where(...valid today...))``.
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
+    """Customers delegated to ``staff_id`` today (``starts_on`` to ``ends_on`` inclusive, not revoked).
+
+    ``today`` defaults to the date when the query runs (a bound parameter evaluated at execution).
     """
-    return false()
+    day = (
+        bindparam("delegation_day", callable_=_today, type_=Date, unique=True)
+        if today is None
+        else bindparam("delegation_day", value=today, type_=Date, unique=True)
+    )
+    valid = select(Delegation.customer_id).where(
+        Delegation.to_staff_id == staff_id,
+        Delegation.revoked_at.is_(None),
+        Delegation.starts_on <= day,
+        Delegation.ends_on >= day,
+    )
+    return Customer.customer_id.in_(valid)
+
+
+def _granted(user_id: int) -> ColumnElement[bool]:
+    """Customers of the user's unexpired look-up grants (service staff)."""
+    now = bindparam("grant_now", callable_=_utcnow, type_=DateTime, unique=True)
+    valid = select(AccessGrant.customer_id).where(
+        AccessGrant.user_id == user_id, AccessGrant.expires_at > now
+    )
+    return Customer.customer_id.in_(valid)
 
 
 def scope_filter(user: Viewer) -> ColumnElement[bool]:
@@ -52,6 +93,9 @@ def scope_filter(user: Viewer) -> ColumnElement[bool]:
     role = Role(user.role)
     if role in WHOLE_BRANCH:
         return true()
+    if role is Role.service:  # no book: only what their audited look-ups opened, staff record or not
+        user_id = getattr(user, "id", None)
+        return _granted(user_id) if isinstance(user_id, int) else false()
     staff_id = user.staff_id
     if staff_id is None:
         return false()
@@ -61,7 +105,7 @@ def scope_filter(user: Viewer) -> ColumnElement[bool]:
         own_team = select(Staff.team_id).where(Staff.staff_id == staff_id).scalar_subquery()
         team_rms = select(Staff.staff_id).where(Staff.team_id == own_team)
         return or_(Customer.rm_id == staff_id, Customer.rm_id.in_(team_rms), _delegated(staff_id))
-    return false()  # service staff (and any role added later) see no book until granted one
+    return false()  # any role added later sees nothing until it is given a rule here
 
 
 def visible_customers(user: Viewer) -> Select[str]:

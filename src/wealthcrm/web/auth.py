@@ -1,7 +1,11 @@
-"""Logging in: the session-cookie key, CSRF tokens, and password checks with lockout.
+"""Logging in: the session-cookie key, CSRF tokens, bearer tokens, and password checks with lockout.
 
 The session is Starlette's signed cookie (``SessionMiddleware``); it holds the user's id and the
-session's CSRF token, nothing else. The lockout counts wrong passwords on the user row, so it holds
+session's CSRF token, nothing else. The JSON API also takes ``Authorization: Bearer <token>``
+(:mod:`wealthcrm.users.tokens`); such a request is authenticated by the token alone, never by a
+cookie, so it needs no CSRF token: a browser does not add that header to a cross-site request.
+
+The lockout counts wrong passwords on the user row, so it holds
 across processes and restarts; the caller owns the transaction and commits the count.
 """
 
@@ -71,8 +75,23 @@ def csrf_token(session: dict[str, Any]) -> str:
     return token
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an API request's ``Authorization: Bearer …`` header (pages never take one)."""
+    path = request.url.path
+    if not (path == "/api" or path.startswith("/api/")):
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 async def check_csrf(request: Request) -> None:
-    """Raise :class:`CsrfFailed` unless the request carries the session's token (header or form field)."""
+    """Raise :class:`CsrfFailed` unless the request carries the session's token (header or form field).
+
+    API requests with a bearer token are exempt: they are authenticated by the token, not the cookie.
+    """
+    if bearer_token(request) is not None:
+        return
     expected = request.session.get("csrf")
     sent: Any = request.headers.get(CSRF_HEADER)
     if sent is None:

@@ -1,4 +1,8 @@
-"""Dependencies of the routes: settings, the request's database session, the logged-in user, roles."""
+"""Dependencies of the routes: settings, the request's database session, the logged-in user, roles.
+
+The logged-in user comes from the session cookie, or, on /api/v1, from an ``Authorization: Bearer``
+token (:func:`current_user`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from wealthcrm.audit.access import REQUEST_INFO
 from wealthcrm.config import Settings
 from wealthcrm.db import session_scope
 from wealthcrm.errors import Forbidden
+from wealthcrm.users import tokens
 from wealthcrm.users.models import User
 from wealthcrm.vocab import Role
-from wealthcrm.web.auth import LOGIN_FIRST, LoginRequired, SignedIn, is_locked
-from wealthcrm.web.i18n import Translator
+from wealthcrm.web.auth import LOGIN_FIRST, LoginRequired, SignedIn, bearer_token, is_locked
+from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.templating import translator
 
 
@@ -24,9 +30,20 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+TOKEN_INVALID = N_("The API token is unknown, expired or revoked.")
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    """One transaction per request: committed when the route returns, rolled back when it raises.
+
+    The session knows the request's path and client address, for audit entries written on it.
+    """
     with session_scope(request.app.state.engine) as session:
+        session.info[REQUEST_INFO] = {"path": request.url.path, "ip": client_ip(request)}
         yield session
 
 
@@ -48,7 +65,19 @@ TodayDate = Annotated[date, Depends(current_date)]
 
 
 def current_user(request: Request, session: DbSession) -> SignedIn:
-    """The logged-in, active, unlocked user; else :class:`LoginRequired` (login page or 401 JSON)."""
+    """The logged-in, active, unlocked user; else :class:`LoginRequired` (login page or 401 JSON).
+
+    An API request with a bearer token is that token's user (or 401), whatever cookie it carries.
+    """
+    token = bearer_token(request)
+    if token is not None:
+        found = tokens.find(session, token=token, now=utcnow())
+        if found is None or is_locked(found[1], utcnow()):
+            raise LoginRequired(TOKEN_INVALID)
+        request.state.token_id = found[0].id
+        bearer_user = SignedIn.of(found[1])
+        request.state.user = bearer_user
+        return bearer_user
     uid = request.session.get("uid")
     user = session.get(User, uid) if isinstance(uid, int) else None
     if user is None or not user.is_active or is_locked(user, utcnow()):
