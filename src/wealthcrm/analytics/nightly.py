@@ -35,6 +35,8 @@ from wealthcrm.config import Settings
 from wealthcrm.errors import NotFound
 from wealthcrm.holdings.service import latest_month
 from wealthcrm.ingest.writers import upsert
+from wealthcrm.recommendations.service import generate_nightly as generate_recommendations
+from wealthcrm.tasks.service import generate as generate_tasks
 
 Progress = Callable[[str], None]
 HISTORY_COLUMNS = [
@@ -147,6 +149,12 @@ def run_nightly(
             result.rows["customer_months"] = len(fresh)
             upsert(session.connection(), CustomerMonth.__table__, _typed(fresh))  # type: ignore[arg-type]
             result.rows["scored"] = len(scores)
+            result.rows["recommendations"] = generate_recommendations(
+                session, month=month, today=started_at.date(), settings=settings
+            )
+            # Today's task list from tonight's results (counts as rows: tasks_created, tasks_closed…)
+            tasks = generate_tasks(session, on=date.today(), settings=settings).to_dict()
+            result.rows.update({f"tasks_{name}": count for name, count in tasks.items()})
             run = NightlyRun(
                 month=month, started_at=started_at, finished_at=datetime.now(UTC).replace(tzinfo=None),
                 model_version_id=result.model_version_id, stages=dict(result.stages), rows=dict(result.rows),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from wealthcrm.alerts.actions import ACTION_TEXT
 from wealthcrm.alerts.models import Alert
 from wealthcrm.analytics.models import CustomerMonth
+from wealthcrm.audit.access import note_denied
 from wealthcrm.customers.models import Customer
 from wealthcrm.customers.scope import Viewer, scope_filter
 from wealthcrm.errors import NotFound
@@ -31,6 +32,7 @@ from wealthcrm.holdings.models import AumMonthly, Position
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.products.models import Product
 from wealthcrm.staff.models import Staff
+from wealthcrm.tasks.rules import ALERTS_AS_TASKS
 from wealthcrm.vocab import AlertStatus, PositionStatus, Severity, Stage, Tier
 
 #: Today lists customers whose probability of loss is at least this, largest AUM at risk first.
@@ -140,6 +142,7 @@ def get_customer(session: Session, *, user: Viewer, customer_id: str) -> Custome
     """The customer, if ``user`` may see them; else :class:`NotFound`, the same as for a missing id."""
     customer = session.scalar(select(Customer).where(Customer.customer_id == customer_id, scope_filter(user)))
     if customer is None:
+        note_denied(session, user=user, customer_id=customer_id)  # audited if it exists (out of scope)
         raise NotFound(f"no customer {customer_id!r}")
     return customer
 
@@ -302,7 +305,8 @@ def today(
 
     At risk: scored customers with ``p_loss >= min_p_loss``, largest AUM at risk first (ties by id).
     The first ``limit`` carry their open alerts; open alerts of every other customer in scope follow,
-    most severe first, so a high-severity signal on a low-risk customer is not missed.
+    most severe first, so a high-severity signal on a low-risk customer is not missed. Only medium and
+    high alerts count, and not :data:`~wealthcrm.tasks.rules.ALERTS_AS_TASKS` (they are tasks).
     """
     month = month or latest_scored_month(session)
     scope = scope_filter(user)
@@ -325,7 +329,13 @@ def today(
         .limit(limit)
     )
     rows = _book_rows(session, stmt) if month is not None else []
-    alerts = open_alerts(session, user=user)
+    # Today shows the alerts that call for a contact: low-severity ones stay on the customer's page, and
+    # an expired risk assessment is an assessment_expiry task instead (wealthcrm.tasks.rules)
+    alerts = [
+        a
+        for a in open_alerts(session, user=user)
+        if a.severity != Severity.low and a.alert_type not in ALERTS_AS_TASKS
+    ]
     by_customer: dict[str, list[AlertRow]] = defaultdict(list)
     for alert in alerts:
         by_customer[alert.customer_id].append(alert)
@@ -373,6 +383,8 @@ class InteractionRow:
     purpose: str
     outcome: str
     notes: str | None
+    follow_up_on: date | None = None
+    logged_in_app: bool = False  # logged by a user of wealthcrm (not imported from the bank's systems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,7 +515,15 @@ def customer_360(
     ]
     contacts = [
         InteractionRow(
-            i.interaction_id, i.occurred_at, staff, str(i.channel), str(i.purpose), str(i.outcome), i.notes
+            i.interaction_id,
+            i.occurred_at,
+            staff,
+            str(i.channel),
+            str(i.purpose),
+            str(i.outcome),
+            i.notes,
+            i.follow_up_on,
+            i.logged_by is not None,
         )
         for i, staff in session.execute(
             select(Interaction, Staff.name)

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from wealthcrm.customers import service
-from wealthcrm.customers.service import BookSort
-from wealthcrm.vocab import Stage, Tier
+from wealthcrm.tasks import service as tasks
+from wealthcrm.vocab import TaskKind
 from wealthcrm.web import workbench as view
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, TodayDate
+from wealthcrm.web.routes.tasks import default_outcome, task_context
 from wealthcrm.web.templating import render
 
 router = APIRouter()
@@ -25,41 +26,6 @@ router = APIRouter()
 def today_api(session: DbSession, user: CurrentUser) -> dict[str, Any]:
     """The caller's risk list of the latest scored month (largest AUM at risk first) and open alerts."""
     return service.today(session, user=user).to_dict()
-
-
-@router.get("/api/v1/customers", tags=["customers"])
-def customers_api(
-    session: DbSession,
-    user: CurrentUser,
-    tier: Tier | None = None,
-    stage: Stage | None = None,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Start of the id or part of the name.")
-    ] = None,
-    sort: BookSort = BookSort.aum_at_risk,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    """The caller's book in the latest scored month: filtered by tier, stage and text, paginated."""
-    month = service.latest_scored_month(session)
-    found = service.book(
-        session,
-        user=user,
-        month=month,
-        tier=tier,
-        stage=stage,
-        q=q,
-        sort=sort,
-        limit=page_size,
-        offset=(page - 1) * page_size,
-    )
-    return {
-        "month": None if month is None else month.isoformat(),
-        "page": page,
-        "page_size": page_size,
-        "total": found.total,
-        "items": [row.to_dict() for row in found.rows],
-    }
 
 
 @router.get("/api/v1/customers/{customer_id}", tags=["customers"])
@@ -76,13 +42,52 @@ def customer_api(
     ).to_dict()
 
 
+TODAY_PAGE_SIZE = 50
+_SEVERITY = {"high": 0, "medium": 1, "low": 2}
+
+
 @router.get("/today", include_in_schema=False)
-def today_page(request: Request, session: DbSession, user: CurrentUser, _: Gettext) -> Response:
+def today_page(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    _: Gettext,
+    on: TodayDate,
+    rm: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """The RM's one prioritised task list (retention tasks are the at-risk customers), then the open
+    alerts of customers without a retention task. A team lead picks one RM of the team (``rm``)."""
     result = service.today(session, user=user)
-    context = {
+    team = tasks.assignees(session, user=user)
+    assignee = rm if rm and rm in {staff_id for staff_id, _name in team} else None
+    found = tasks.list_tasks(
+        session,
+        user=user,
+        on=on,
+        assignee_id=assignee,
+        limit=TODAY_PAGE_SIZE,
+        offset=(page - 1) * TODAY_PAGE_SIZE,
+    )
+    counts = tasks.task_counts(session, user=user, on=on, assignee_id=assignee)
+    retained = tasks.customers_with_open(session, user=user, on=on, kind=TaskKind.retention)
+    alerts = [a for row in result.rows for a in row.alerts] + result.other_alerts
+    others = sorted(
+        (a for a in alerts if a.customer_id not in retained),
+        key=lambda a: (_SEVERITY.get(a.severity, 3), -a.last_month.toordinal(), -a.id),
+    )
+    context = task_context(user, _, on) | {
         "today": result,
-        "label": view.labeller(_),
-        "reason_text": lambda reason: view.reason_text(reason, _),
+        "tasks": found.rows,
+        "total": found.total,
+        "page": page,
+        "pages": max(1, -(-found.total // TODAY_PAGE_SIZE)),
+        "offset": (page - 1) * TODAY_PAGE_SIZE,
+        "counts": counts,
+        "team": team,
+        "rm": assignee,
+        "other_alerts": others[:50],
+        "default_outcome": default_outcome,
         "action_text": lambda alert: view.alert_action(alert, _),
     }
     return render(request, "today.html", context)
