@@ -208,6 +208,11 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
     st.defect_aum = np.where(defect_new, start_total, st.defect_aum)
     defecting = live & (st.phase == DEFECTING)
     engaged = live & ~defecting
+    # A defector paid through the bank redirects the salary to the other bank (代发 moves), so it no
+    # longer arrives here; a won-back customer brings it back along with the larger returns.
+    st.pay_away = np.where(winback & (u2[:, 1] >= 0.5), False, st.pay_away)
+    pay_switch = defecting & st.payroll & ~st.pay_away & (u2[:, 7] < p.payroll_switch)
+    st.pay_away = st.pay_away | pay_switch
 
     # --- closure: drawn for the real path, integrated by the oracle
     drained = start_total < 0.3 * st.defect_aum
@@ -231,6 +236,7 @@ def step(st: State, m: int, w: World, rng: np.random.Generator, *, oracle: bool)
 
     # --- income (salary or business income; spending is netted out)
     income = np.where(live & ~closing, st.income * np.exp(0.05 * rng.standard_normal(n)), 0.0)
+    income = np.where(st.pay_away, 0.0, income)
     st.dd += income * st.save
 
     # --- maturities and reinvestment

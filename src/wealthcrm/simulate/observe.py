@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wealthcrm.simulate.dynamics import Month
+from wealthcrm.simulate.names import OCCUPATIONS
 from wealthcrm.simulate.population import Book, Demographics
 from wealthcrm.simulate.products import HOLDINGS
 from wealthcrm.simulate.state import SLOTS, State, World
@@ -66,6 +67,10 @@ class Recorder:
         self.first_month = world.timeline.first_day.astype("datetime64[M]")
         self.parts: dict[str, list[Columns]] = defaultdict(list)
         self.open_day = np.ones(len(demo.number), dtype=np.int64)
+        # After a job change, the month from which salary credits arrive here again (-1: no change;
+        # a month past the end: the new employer pays elsewhere for good).
+        self.pay_resume = np.full(len(demo.number), -1, dtype=np.int64)
+        self.working = demo.occupation != len(OCCUPATIONS) - 1  # pensions do not change employer
 
     # ------------------------------------------------------------------------------------------------
     def record(self, mo: Month, st: State, m: int) -> None:
@@ -205,8 +210,12 @@ class Recorder:
         flow = np.minimum(mo.flow_day, close_day)
 
         live = np.flatnonzero(mo.live)
-        pay = live[st.payroll[live] & (mo.income[live] > 0)]
+        here = self._payroll_here(mo, st, m)
+        pay = live[here[live] & (mo.income[live] > 0)]
         self._txn(pay, m, rng.integers(10, 16, len(pay)), mo.income[pay], False, _CH["batch"], _CP["payroll"])
+        moved = live[st.payroll[live] & ~here[live] & (mo.income[live] > 0)]
+        day = rng.integers(10, 19, len(moved))
+        self._txn(moved, m, day, mo.income[moved], False, _CH["online"], _CP["other_bank"])
         biz = live[~st.payroll[live] & (mo.income[live] >= 10_000)]
         cp = np.where(rng.random(len(biz)) < 0.6, _CP["other_bank"], _CP["same_bank"])
         self._txn(biz, m, rng.integers(1, days + 1, len(biz)), mo.income[biz], False, _CH["online"], cp)
@@ -315,6 +324,21 @@ class Recorder:
         wind = np.flatnonzero(mo.windfall >= 0.01)
         cp = np.where(rng.random(len(wind)) < 0.6, _CP["other_bank"], _CP["same_bank"])
         self._txn(wind, m, flow[wind], mo.windfall[wind], False, _CH["counter"], cp)
+
+    def _payroll_here(self, mo: Month, st: State, m: int) -> npt.NDArray[np.bool_]:
+        """Who is paid through the bank this month after this month's job changes (benign: the
+        dynamics do not know about them, the salary now comes in as a transfer from another bank)."""
+        p = self.w.params
+        n = len(st)
+        u = self.rng.random((n, 2))
+        gap = self.rng.integers(1, 4, n)
+        settled = self.pay_resume <= m
+        change = mo.live & ~mo.new & st.payroll & self.working & settled & (u[:, 0] < p.payroll_job_change)
+        never = np.iinfo(np.int64).max
+        self.pay_resume = np.where(
+            change, np.where(u[:, 1] < p.payroll_rehire, m + gap, never), self.pay_resume
+        )
+        return np.asarray(st.payroll & (self.pay_resume <= m))
 
     # ------------------------------------------------------------------------------------------------
     def snapshot_open_positions(self, st: State) -> None:

@@ -89,6 +89,9 @@ class SimParams:
     close_engaged: float = 0.0015
     close_defecting: float = 0.07
     close_drained_extra: float = 0.15
+    #: Monthly chance that a defecting customer paid through the bank (代发) redirects the salary to
+    #: the other bank: from then on it no longer arrives here (half of the won-back bring it back).
+    payroll_switch: float = 0.2
     #: Monthly chance that a defecting customer comes back: base + per reached contact × RM skill.
     winback_base: float = 0.04
     winback_contact: float = 0.35
@@ -100,6 +103,11 @@ class SimParams:
     expense_rate: float = 0.004  # house purchase, school fees abroad: outflow of 25–70% of AUM
     windfall_rate: float = 0.003  # sale of a property, bonus, inheritance: inflow of 20–150% of AUM
     relocation_rate: float = 0.0015  # moves city or abroad: raises the defection hazard
+    #: A working customer paid through the bank (代发) changes jobs (observation only: the income
+    #: still arrives, as a transfer from another bank); ``payroll_rehire`` of them are paid through
+    #: this bank again by the new employer after 1–3 months.
+    payroll_job_change: float = 0.004
+    payroll_rehire: float = 0.35
     #: Engaged customers chasing a competitor's rate: base chance × exp(sensitivity × spread).
     rate_shop_base: float = 0.006
     rate_shop_share_hi: float = 0.35  # share of demand deposits moved: U(0.1, hi)

@@ -210,6 +210,7 @@ def make_block(
         phase=np.where(defecting, DEFECTING, ENGAGED).astype(np.int8),
         away=np.zeros(n),
         defect_aum=np.where(defecting, wealth, 0.0),
+        pay_away=np.zeros(n, dtype=np.bool_),
         dd=dd,
         hold=hold,
         cust=amounts[:, 5].copy(),

@@ -47,6 +47,7 @@ class State:
     phase: npt.NDArray[np.int8]  # ENGAGED or DEFECTING
     away: Floats  # money moved to other banks during the current defection
     defect_aum: Floats  # AUM when the current defection began
+    pay_away: Bools  # salary credits redirected to another bank while defecting (income stops here)
     dd: Floats  # demand deposits
     hold: Floats  # (n, 3) fund, insurance cash value, gold
     cust: Floats  # third-party custody
