@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DataError
 
 from wealthcrm import __version__
 from wealthcrm.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from wealthcrm.web.deps import CurrentUser
+from wealthcrm.web.errors import BAD_VALUE
 
 from .conftest import TestClient, log_in
 from .html import parse
@@ -18,6 +20,7 @@ ERRORS: dict[str, tuple[Exception, int, str]] = {
     "invalid": (Invalid("amount: must be positive"), 422, "输入有误"),
     "conflict": (Conflict("user 'x' already exists"), 409, "数据冲突"),
     "domain": (DomainError("cannot do that now"), 400, "请求有误"),
+    "bad-value": (DataError("SELECT", {}, ValueError("text fields cannot contain NUL")), 422, "输入有误"),
     "bug": (ZeroDivisionError("division by zero"), 500, "系统出错"),
 }
 
@@ -36,17 +39,23 @@ def failing(app: FastAPI) -> TestClient:
     return client
 
 
+def _shown(kind: str, exc: Exception) -> str:
+    """The message the user reads: the domain error's own; for a refused value, never the SQL."""
+    return BAD_VALUE if kind == "bad-value" else str(exc)
+
+
 @pytest.mark.parametrize("kind", list(ERRORS))
 def test_errors_become_json_under_api(failing: TestClient, kind: str) -> None:
     exc, status, _title = ERRORS[kind]
     response = failing.get(f"/api/v1/boom/{kind}")
     assert response.status_code == status
     message = (
-        str(exc)
+        _shown(kind, exc)
         if status < 500
         else ("An unexpected error occurred. It has been logged; please try again later.")
     )
     assert response.json() == {"error": {"status": status, "message": message}}
+    assert "SELECT" not in response.text
 
 
 @pytest.mark.parametrize("kind", list(ERRORS))
@@ -58,8 +67,9 @@ def test_errors_become_a_page(failing: TestClient, kind: str) -> None:
     error = parse(response.text).find(data_testid="error")
     assert error is not None and error.text().startswith(f"{status} {title}")
     assert "Traceback" not in response.text and "ZeroDivisionError" not in response.text
-    if status < 500:
-        assert str(exc) in error.text()
+    if status < 500 and kind != "bad-value":
+        assert _shown(kind, exc) in error.text()
+    assert "SELECT" not in response.text
 
 
 def test_unknown_paths_and_methods(client: TestClient) -> None:

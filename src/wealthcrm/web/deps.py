@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from wealthcrm.audit.access import REQUEST_INFO
@@ -102,3 +102,7 @@ def require_role(*roles: Role) -> Callable[[SignedIn], SignedIn]:
         return user
 
     return check
+
+
+#: a row id in a path: bounded to the database's INTEGER range, so an absurd id is a 422, not a 500
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Row id.")]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -33,6 +34,9 @@ TITLES = {
     422: N_("Invalid input"),
     500: N_("Something went wrong"),
 }
+BAD_VALUE = N_(
+    "A value cannot be stored or searched: it holds a NUL character, or a number or date is out of range."
+)
 SERVER_ERROR = N_("An unexpected error occurred. It has been logged; please try again later.")
 
 
@@ -85,6 +89,13 @@ async def _http(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _bad_value(request: Request, exc: Exception) -> Response:
+    # The database refused a value (SQLSTATE class 22: NUL in text, numeric or date overflow): bad
+    # input that slipped past validation, so a 422, not a 500. Logged to close the gap at the edge.
+    log.warning("the database refused a value on %s: %s", request.url.path, str(exc).splitlines()[0])
+    return error_response(request, 422, BAD_VALUE)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Starlette re-raises the exception after this response, so the server logs it with its traceback.
     try:
@@ -100,6 +111,7 @@ def install(app: FastAPI) -> None:
         DomainError: _domain,
         RequestValidationError: _validation,
         StarletteHTTPException: _http,
+        DataError: _bad_value,
         Exception: _unexpected,
     }
     for exc_class, handler in handlers.items():

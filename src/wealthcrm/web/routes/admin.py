@@ -29,6 +29,7 @@ from wealthcrm.web.deps import (
     AppSettings,
     DbSession,
     Gettext,
+    RowId,
     TodayDate,
     client_ip,
     require_role,
@@ -278,7 +279,7 @@ def create_delegation(
 
 @router.post("/admin/delegations/{delegation_id}/revoke", include_in_schema=False, dependencies=Csrf)
 def revoke_delegation(
-    request: Request, delegation_id: int, session: DbSession, user: DelegationViewer, today: TodayDate
+    request: Request, delegation_id: RowId, session: DbSession, user: DelegationViewer, today: TodayDate
 ) -> Response:
     error = _attempt(
         session, lambda: delegations.revoke(session, actor=user, delegation_id=delegation_id, now=utcnow())
@@ -339,7 +340,7 @@ def create_delegation_api(
 @router.delete(
     "/api/v1/delegations/{delegation_id}", tags=["delegations"], status_code=204, dependencies=Csrf
 )
-def revoke_delegation_api(delegation_id: int, session: DbSession, user: DelegationViewer) -> Response:
+def revoke_delegation_api(delegation_id: RowId, session: DbSession, user: DelegationViewer) -> Response:
     """End a delegation now; audited."""
     delegations.revoke(session, actor=user, delegation_id=delegation_id, now=utcnow())
     return Response(status_code=204)

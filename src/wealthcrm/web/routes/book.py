@@ -18,7 +18,7 @@ from wealthcrm.customers.service import latest_scored_month
 from wealthcrm.staff import service as staff
 from wealthcrm.web import book as view
 from wealthcrm.web.auth import SignedIn, check_csrf
-from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, TodayDate, require_role
+from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, RowId, TodayDate, require_role
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import ALL_LABELS, labeller
 
@@ -103,7 +103,7 @@ def save_view_api(session: DbSession, user: BookUser, body: SavedViewIn) -> dict
 @router.delete(
     "/api/v1/saved-views/{view_id}", tags=["customers"], status_code=204, dependencies=[Depends(check_csrf)]
 )
-def delete_view_api(session: DbSession, user: BookUser, view_id: int) -> Response:
+def delete_view_api(session: DbSession, user: BookUser, view_id: RowId) -> Response:
     """Delete one of the caller's views; another user's is 404, like a missing one."""
     book.delete_view(session, user=user, view_id=view_id)
     return Response(status_code=204)
@@ -121,7 +121,7 @@ def save_view_form(
 
 
 @router.post("/book/views/{view_id}/delete", include_in_schema=False, dependencies=[Depends(check_csrf)])
-def delete_view_form(session: DbSession, user: BookUser, view_id: int) -> Response:
+def delete_view_form(session: DbSession, user: BookUser, view_id: RowId) -> Response:
     book.delete_view(session, user=user, view_id=view_id)
     return RedirectResponse("/book", status_code=303)
 

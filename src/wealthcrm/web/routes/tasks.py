@@ -34,11 +34,12 @@ from wealthcrm.vocab import (
 from wealthcrm.web import auth
 from wealthcrm.web import workbench as view
 from wealthcrm.web.auth import SignedIn
-from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, TodayDate
+from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, RowId, TodayDate
 from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.templating import render
 
 router = APIRouter()
+MAX_ID = 2**31 - 1  # the INTEGER range of both databases
 CSRF = [Depends(auth.check_csrf)]
 SNOOZE_CHOICES = ((1, N_("1 day")), (3, N_("3 days")), (7, N_("7 days")))
 PANEL_TASKS = 20
@@ -94,7 +95,7 @@ def _row(
     user: SignedIn,
     _: Translator,
     on: date,
-    task_id: int,
+    task_id: RowId,
     now: datetime | None = None,
     **extra: Any,
 ) -> Response:
@@ -123,7 +124,7 @@ def _fragment_or_redirect(request: Request, make: Callable[[], Response], back: 
 @router.get("/tasks/{task_id}/contact-form", include_in_schema=False)
 def contact_form(
     request: Request,
-    task_id: int,
+    task_id: RowId,
     session: DbSession,
     user: CurrentUser,
     _: Gettext,
@@ -144,7 +145,7 @@ def contact_form(
 @router.post("/tasks/{task_id}/contact", include_in_schema=False, dependencies=CSRF)
 def task_contact(
     request: Request,
-    task_id: int,
+    task_id: RowId,
     session: DbSession,
     user: CurrentUser,
     _: Gettext,
@@ -200,7 +201,7 @@ def task_contact(
 @router.post("/tasks/{task_id}/complete", include_in_schema=False, dependencies=CSRF)
 def task_complete(
     request: Request,
-    task_id: int,
+    task_id: RowId,
     session: DbSession,
     user: CurrentUser,
     _: Gettext,
@@ -231,7 +232,7 @@ def task_complete(
 @router.post("/tasks/{task_id}/snooze", include_in_schema=False, dependencies=CSRF)
 def task_snooze(
     request: Request,
-    task_id: int,
+    task_id: RowId,
     session: DbSession,
     user: CurrentUser,
     _: Gettext,
@@ -264,7 +265,7 @@ def task_snooze(
 @router.post("/tasks/{task_id}/reopen", include_in_schema=False, dependencies=CSRF)
 def task_reopen(
     request: Request,
-    task_id: int,
+    task_id: RowId,
     session: DbSession,
     user: CurrentUser,
     _: Gettext,
@@ -435,16 +436,16 @@ class _In(BaseModel):
 class CompleteIn(_In):
     outcome: TaskOutcome = Field(description="How the task ended; `retained` on a retention task is a save.")
     note: str | None = Field(None, max_length=NOTE_MAX)
-    version: int = Field(ge=1, description="The task's `version` as read: a stale one is refused (409).")
+    version: int = Field(ge=1, le=MAX_ID, description="The task's `version` as read (stale: 409).")
 
 
 class SnoozeIn(_In):
     until: date = Field(description="Hide the task until this day (after today, at most 90 days ahead).")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ID)
 
 
 class ReopenIn(_In):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ID)
 
 
 class InteractionIn(_In):
@@ -454,9 +455,9 @@ class InteractionIn(_In):
     notes: str | None = Field(None, max_length=NOTE_MAX)
     occurred_at: datetime = Field(description="When the contact happened (local time; not in the future).")
     follow_up_on: date | None = Field(None, description="Creates a follow-up task due that day.")
-    task_id: int | None = Field(None, description="The task this contact works; closed with the outcome.")
+    task_id: int | None = Field(None, ge=1, le=MAX_ID, description="The task this contact works.")
     task_outcome: TaskOutcome | None = Field(None, description="Overrides the outcome mapping.")
-    task_version: int | None = Field(None, ge=1, description="The task's version as read (409 if stale).")
+    task_version: int | None = Field(None, ge=1, le=MAX_ID, description="Its version as read.")
 
 
 def _task_json(row: TaskRow, request: Request) -> dict[str, Any]:
@@ -500,7 +501,7 @@ def tasks_api(
 
 @router.get("/api/v1/tasks/{task_id}", tags=["tasks"])
 def task_api(
-    request: Request, task_id: int, session: DbSession, user: CurrentUser, on: TodayDate
+    request: Request, task_id: RowId, session: DbSession, user: CurrentUser, on: TodayDate
 ) -> dict[str, Any]:
     """One task (404 outside the caller's scope)."""
     return _task_json(tasks.get_row(session, user=user, task_id=task_id, on=on), request)
@@ -508,7 +509,7 @@ def task_api(
 
 @router.post("/api/v1/tasks/{task_id}/complete", tags=["tasks"], dependencies=CSRF)
 def complete_api(
-    request: Request, task_id: int, body: CompleteIn, session: DbSession, user: CurrentUser, on: TodayDate
+    request: Request, task_id: RowId, body: CompleteIn, session: DbSession, user: CurrentUser, on: TodayDate
 ) -> dict[str, Any]:
     """Mark a task done with an outcome (409 when `version` is stale or the task is already done)."""
     tasks.complete(
@@ -524,7 +525,7 @@ def complete_api(
 
 @router.post("/api/v1/tasks/{task_id}/snooze", tags=["tasks"], dependencies=CSRF)
 def snooze_api(
-    request: Request, task_id: int, body: SnoozeIn, session: DbSession, user: CurrentUser, on: TodayDate
+    request: Request, task_id: RowId, body: SnoozeIn, session: DbSession, user: CurrentUser, on: TodayDate
 ) -> dict[str, Any]:
     """Hide a task until a day after today (422 for a date not after today; 409 for a stale version)."""
     tasks.snooze(session, user=user, task_id=task_id, until=body.until, expected_version=body.version, on=on)
@@ -533,7 +534,7 @@ def snooze_api(
 
 @router.post("/api/v1/tasks/{task_id}/reopen", tags=["tasks"], dependencies=CSRF)
 def reopen_api(
-    request: Request, task_id: int, body: ReopenIn, session: DbSession, user: CurrentUser, on: TodayDate
+    request: Request, task_id: RowId, body: ReopenIn, session: DbSession, user: CurrentUser, on: TodayDate
 ) -> dict[str, Any]:
     """Put a done, cancelled or snoozed task back on the list."""
     tasks.reopen(session, user=user, task_id=task_id, expected_version=body.version)
@@ -569,6 +570,8 @@ def log_interaction_api(
     """Log a contact; with `follow_up_on` a follow-up task, with `task_id` the task is worked."""
     occurred_at = body.occurred_at
     if occurred_at.tzinfo is not None:  # an offset given: the local wall-clock time it means
+        if not 2000 <= occurred_at.year <= 9000:  # far outside the service's window; converting may overflow
+            raise Invalid(f"occurred_at {occurred_at:%Y-%m-%d} is out of range")
         occurred_at = occurred_at.astimezone().replace(tzinfo=None)
     logged = contacts.log_interaction(
         session,
