@@ -253,11 +253,17 @@ def masked_fragment(
 
 @router.get("/customers/{customer_id}/pii/{field}/form", include_in_schema=False)
 def reason_form(
-    customer_id: str, field: pii.PiiField, request: Request, settings: AppSettings, user: CurrentUser
+    customer_id: str,
+    field: pii.PiiField,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
 ) -> Response:
-    """The reason prompt (htmx fragment) for roles that may unmask."""
+    """The reason prompt (htmx fragment) for roles that may unmask, for a customer in their scope."""
     if not pii.may_unmask(user, settings.security):
         raise Forbidden(f"the {user.role.value} role may not unmask personal data")
+    get_customer(session, user=user, customer_id=customer_id)  # NotFound outside the scope
     context = {
         "mode": "form",
         "customer_id": customer_id,
