@@ -1,6 +1,7 @@
 """The RM workbench in Debian's Chromium (Playwright): an RM logs in, works a task from Today (logs the
 contact with its outcome, sees the row close), switches language, opens the customer's 360 page with
-its charts, tasks panel and the contact on the timeline. Screenshots: test-artifacts/today.png and
+its charts, tasks panel and the contact on the timeline, is refused another RM's customer by URL, and
+compliance then finds that attempt in the audit log. Screenshots: test-artifacts/today.png and
 customer360.png (the harness's ARTIFACTS folder)."""
 
 from __future__ import annotations
@@ -127,4 +128,18 @@ def test_an_rm_works_a_task_from_today_to_the_customer(server: str) -> None:
         response = page.goto(f"{server}/customers/C004")
         assert response is not None and response.status == 404
         assert "周四" not in page.content()
+
+        # compliance sees that attempt in the audit log
+        page.click("form.logout button[type=submit]")
+        page.fill("#username", "audit")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{server}/audit?action=access_denied")
+        denied = page.locator("#audit-table tbody tr[data-action=access_denied]")
+        assert denied.count() == 1
+        cells = denied.first.locator("td")
+        assert (cells.nth(2).inner_text().split()[0], cells.nth(4).inner_text()) == ("rm01", "C004")
+        assert "/customers/C004" in cells.nth(6).inner_text()
+        assert page.locator("[data-testid=chain]").get_attribute("data-ok") == "true"
+        page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
     assert problems == [] or all("404" in p for p in problems), problems
