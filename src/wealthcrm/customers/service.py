@@ -33,7 +33,7 @@ from wealthcrm.interactions.models import Interaction
 from wealthcrm.products.models import Product
 from wealthcrm.staff.models import Staff
 from wealthcrm.tasks.rules import ALERTS_AS_TASKS
-from wealthcrm.vocab import AlertStatus, PositionStatus, Severity, Stage, Tier
+from wealthcrm.vocab import AlertStatus, AlertType, PositionStatus, Severity, Stage, Tier
 
 #: Today lists customers whose probability of loss is at least this, largest AUM at risk first.
 AT_RISK_MIN_P_LOSS = 0.10
@@ -287,6 +287,44 @@ def open_alerts(
     for chunk in _chunks(list(customer_ids)):
         out.extend(_alert_rows(session, *base, Alert.customer_id.in_(chunk)))
     return out
+
+
+def list_alerts(
+    session: Session,
+    *,
+    user: Viewer,
+    status: AlertStatus | None = AlertStatus.open,
+    alert_type: AlertType | None = None,
+    severity: Severity | None = None,
+    customer_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[AlertRow]]:
+    """The alerts of the customers ``user`` may see, filtered; (total, one page) in Today's order."""
+    conditions: list[ColumnElement[bool]] = [scope_filter(user)]
+    if status is not None:
+        conditions.append(Alert.status == status)
+    if alert_type is not None:
+        conditions.append(Alert.alert_type == alert_type)
+    if severity is not None:
+        conditions.append(Alert.severity == severity)
+    if customer_id is not None:
+        conditions.append(Alert.customer_id == customer_id)
+    total = session.scalar(
+        select(func.count(Alert.id))
+        .join(Customer, Customer.customer_id == Alert.customer_id)
+        .where(*conditions)
+    )
+    severity_rank = case(_SEVERITY_RANK, value=Alert.severity, else_=3)
+    ids = session.scalars(
+        select(Alert.id)
+        .join(Customer, Customer.customer_id == Alert.customer_id)
+        .where(*conditions)
+        .order_by(severity_rank, Alert.last_month.desc(), Alert.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return int(total or 0), _alert_rows(session, Alert.id.in_(ids)) if ids else []
 
 
 # --- today ------------------------------------------------------------------------------------------

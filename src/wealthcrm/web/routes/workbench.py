@@ -13,13 +13,38 @@ from starlette.responses import Response
 
 from wealthcrm.customers import service
 from wealthcrm.tasks import service as tasks
-from wealthcrm.vocab import TaskKind
+from wealthcrm.vocab import AlertStatus, AlertType, Severity, TaskKind
 from wealthcrm.web import workbench as view
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, TodayDate
 from wealthcrm.web.routes.tasks import default_outcome, task_context
 from wealthcrm.web.templating import render
 
 router = APIRouter()
+
+
+@router.get("/api/v1/alerts", tags=["alerts"])
+def alerts_api(
+    session: DbSession,
+    user: CurrentUser,
+    status: AlertStatus | None = AlertStatus.open,
+    alert_type: AlertType | None = None,
+    severity: Severity | None = None,
+    customer_id: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Early-warning alerts of the caller's customers (default: open), most severe and newest first."""
+    total, rows = service.list_alerts(
+        session,
+        user=user,
+        status=status,
+        alert_type=alert_type,
+        severity=severity,
+        customer_id=customer_id,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+    return {"page": page, "page_size": page_size, "total": total, "items": [r.to_dict() for r in rows]}
 
 
 @router.get("/api/v1/today", tags=["workbench"])
