@@ -7,21 +7,30 @@ assessment made later is unknown; a staff member who left later is still active)
 keeps only as a current value (a customer's assigned RM, a product's status) is taken as it is now —
 documented in docs/analytics.md.
 
-Rows are fetched through the driver, not the ORM, and typed column by column with Arrow (SQLite hands
-back dates as text): the same schema on SQLite and PostgreSQL, ten times faster than ORM rows.
-Features, labels, lifecycle stages and alerts all start from these tables.
+Rows are read column-wise, never as Python objects one value at a time: on PostgreSQL by ``COPY (SELECT
+…) TO STDOUT`` as CSV parsed by pyarrow while it streams; on a SQLite file by the ADBC SQLite driver,
+in child processes (see :data:`ADBC_MIN_BYTES`); otherwise through the driver in chunks. Columns are
+typed from the SQL types (SQLite hands back dates as text): the same schema everywhere. Two tables are
+read at a time. Features, labels, lifecycle stages and alerts all start from these tables.
 """
 
 from __future__ import annotations
 
 import calendar
+import io
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Numeric, select
+import pyarrow.csv as pacsv
+from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Numeric, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from wealthcrm.activity.models import DigitalActivity, Transaction
@@ -63,24 +72,191 @@ def _arrow_type(column: Any) -> pa.DataType:
     return pa.string()
 
 
-def _table(engine: Engine, columns: Sequence[Any], *where: ColumnElement[bool]) -> pa.Table:
-    """SELECT columns WHERE … through the driver, as an Arrow table typed from the column types."""
-    stmt = select(*columns).where(*where)
-    with engine.connect() as conn:
-        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        result = conn.exec_driver_sql(str(compiled))
-        rows = result.fetchall()
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+def _select_sql(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> str:
+    """The SELECT as text with literal values. On SQLite every column is cast to its storage class
+    (NUMERIC columns may hold integers and reals side by side; dates and times are text) and the
+    WHERE columns are written ``+column`` so no index is used: these filters keep nearly every row,
+    and walking an index to then look each row up is three times slower than reading the table."""
+    if engine.dialect.name != "sqlite":
+        stmt = select(*columns).where(*where)
+        return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    storage = {pa.float64(): "REAL", pa.int64(): "INTEGER", pa.bool_(): "INTEGER"}
+    items: list[Any] = []
+    for c in columns:
+        cast = f"CAST({c.table.name}.{c.name} AS {storage.get(_arrow_type(c), 'TEXT')})"
+        items.append(literal_column(cast).label(c.name))
+    unindexed = [_unary_plus(w) for w in where]
+    stmt = select(*items).select_from(columns[0].table).where(*unindexed)
+    return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _unary_plus(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``+column <op> literal`` (SQLite's way to say: do not use an index for this term)."""
+    binary: Any = condition
+    left = binary.left
+    plain = literal_column(f"+{left.table.name}.{left.name}", type_=left.type)
+    result: ColumnElement[bool] = binary.operator(plain, binary.right)
+    return result
+
+
+def _typed(raw: pa.Table, columns: Sequence[Any]) -> pa.Table:
+    """Cast each column to the Arrow type of its SQL type (SQLite hands back dates as text)."""
     arrays = []
-    for column, data in zip(columns, values, strict=True):
+    for column, data in zip(columns, raw.columns, strict=True):
         target = _arrow_type(column)
-        raw = pa.array(
-            [None if v is None else (v.value if hasattr(v, "value") else v) for v in data]
-            if target == pa.string()
-            else list(data)
-        )
-        arrays.append(raw if raw.type == target else raw.cast(target))
+        arrays.append(data if data.type == target else data.cast(target))
     return pa.table(arrays, names=[c.name for c in columns])
+
+
+#: Below this size a SQLite file is read in this process through Python's driver (tests, small
+#: branches); above it, by the ADBC driver in child processes.
+ADBC_MIN_BYTES = 128 * 2**20
+
+# The child: runs one query with the ADBC SQLite driver and writes the Arrow IPC stream to stdout.
+# A child process, not this one: the driver links its own copy of SQLite, and two copies of SQLite
+# in one process break each other's POSIX file locks (closing a file in one copy drops the locks the
+# other holds: "disk I/O error", or worse, while the nightly writes).
+_ADBC_CHILD = """
+import sys
+import adbc_driver_sqlite.dbapi as adbc
+import pyarrow as pa
+with adbc.connect(sys.argv[1]) as conn, conn.cursor() as cur:
+    cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
+    cur.execute(sys.stdin.read())
+    reader = cur.fetch_record_batch()
+    with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as out:
+        for batch in reader:
+            out.write_batch(batch)
+"""
+
+
+def _sqlite_arrow(path: str, sql: str, columns: Sequence[Any]) -> pa.Table:
+    """Run ``sql`` through the ADBC SQLite driver, which builds Arrow arrays in C, in a child process
+    that streams them back as Arrow IPC.
+
+    The driver infers each column's type from the first batch of rows and fails when a column that
+    was all NULL there holds text later; a first row of typed placeholders (dropped again) fixes
+    every column's type."""
+    placeholder = {pa.float64(): "0.0", pa.int64(): "0", pa.bool_(): "0"}
+    first = ", ".join(f"{placeholder.get(_arrow_type(c), chr(39) * 2)} AS {c.name}" for c in columns)
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _ADBC_CHILD, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=errors,
+        )  # fmt: skip
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(f"SELECT {first} UNION ALL {sql}".encode())
+            child.stdin.close()
+            raw = pa.ipc.open_stream(child.stdout).read_all()
+        except pa.ArrowInvalid:
+            raw = None
+        finally:
+            child.stdout.close()
+            code = child.wait()
+        if code != 0 or raw is None:
+            errors.seek(0)
+            raise RuntimeError(f"reading {path} failed: {errors.read().decode(errors='replace')[-2000:]}")
+    return _typed(raw.slice(1), columns)
+
+
+class _CopyStream(io.RawIOBase):
+    """A readable file over the chunks of a PostgreSQL ``COPY … TO STDOUT``."""
+
+    def __init__(self, copy: Any) -> None:
+        self._copy = copy
+        self._rest = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            chunk = self._copy.read()
+            if not chunk:
+                return 0
+            self._rest = memoryview(chunk)
+        n = min(len(buffer), len(self._rest))
+        buffer[:n] = self._rest[:n]
+        self._rest = self._rest[n:]
+        return n
+
+
+def _postgres_arrow(engine: Engine, sql: str, columns: Sequence[Any]) -> pa.Table:
+    """``COPY (SELECT …) TO STDOUT`` as CSV, parsed into typed Arrow columns by pyarrow's CSV reader
+    while it streams (unquoted empty fields are NULL, quoted ones empty strings)."""
+    names = [c.name for c in columns]
+    convert = pacsv.ConvertOptions(
+        column_types={c.name: _arrow_type(c) for c in columns},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    raw = engine.raw_connection()
+    try:
+        copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+        with raw.driver_connection.cursor() as cur, cur.copy(copy_sql) as copy:  # type: ignore[union-attr]
+            stream = io.BufferedReader(_CopyStream(copy), buffer_size=1 << 20)
+            if not stream.peek(1):  # no rows: pyarrow refuses an empty CSV file
+                table = pa.table([pa.array([], _arrow_type(c)) for c in columns], names=names)
+            else:
+                table = pacsv.read_csv(
+                    stream,
+                    read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
+                    convert_options=convert,
+                )
+        raw.rollback()
+    finally:
+        raw.close()
+    return table
+
+
+def _driver_arrow(engine: Engine, sql: str, columns: Sequence[Any]) -> pa.Table:
+    """Rows through the DB-API driver in chunks, column by column into Arrow (any other backend)."""
+    batches: list[pa.Table] = []
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(sql)
+        while rows := result.fetchmany(100_000):
+            data = [
+                pa.array([None if v is None else getattr(v, "value", v) for v in values])
+                for values in zip(*rows, strict=True)
+            ]
+            batches.append(_typed(pa.table(data, names=[c.name for c in columns]), columns))
+    if not batches:
+        return pa.table([pa.array([], _arrow_type(c)) for c in columns], names=[c.name for c in columns])
+    return pa.concat_tables(batches)
+
+
+Query = tuple[Sequence[Any], Sequence[ColumnElement[bool]]]
+
+
+def _read(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> pa.Table:
+    """SELECT columns WHERE … as an Arrow table typed from the column types, read column-wise: ADBC
+    on a large SQLite file, COPY on PostgreSQL, the driver in chunks otherwise. Same schema everywhere."""
+    sql = _select_sql(engine, columns, where)
+    if (path := _sqlite_file(engine)) and os.path.getsize(path) >= ADBC_MIN_BYTES:
+        return _sqlite_arrow(path, sql, columns)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        return _postgres_arrow(engine, sql, columns)
+    return _driver_arrow(engine, sql, columns)
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or "mode=memory" in database:
+        return None
+    return database if os.path.exists(database) else None
+
+
+def _tables(engine: Engine, queries: dict[str, Query]) -> dict[str, pa.Table]:
+    """Every query, two at a time (the database or the child process does the work, in parallel)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(_read, engine, columns, where) for name, (columns, where) in queries.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _set_where(table: pa.Table, mask: pa.ChunkedArray, values: dict[str, Any]) -> pa.Table:
@@ -106,21 +282,46 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
     last = month_end(first)
     next_start = datetime.combine(last + timedelta(days=1), time.min)
 
-    customers = _table(engine, CUSTOMER_COLUMNS, Customer.onboarded_on <= last)
+    interaction_columns: list[Any] = [c for c in Interaction.__table__.c if c.name != "notes"]
+    nps_columns = [
+        SurveyAnswer.response_id,
+        SurveyAnswer.customer_id,
+        SurveyAnswer.answered_on,
+        SurveyAnswer.score,
+    ]
+    # largest first, so the two readers finish together
+    read = _tables(
+        engine,
+        {
+            "aum_monthly": (list(AumMonthly.__table__.c), [AumMonthly.month <= first]),
+            "transactions": (list(Transaction.__table__.c), [Transaction.txn_date <= last]),
+            "digital_activity": (list(DigitalActivity.__table__.c), [DigitalActivity.month <= first]),
+            "positions": (list(Position.__table__.c), [Position.opened_on <= last]),
+            "interactions": (interaction_columns, [Interaction.occurred_at < next_start]),
+            "service_requests": (list(ServiceRequest.__table__.c), [ServiceRequest.opened_at < next_start]),
+            "customers": (CUSTOMER_COLUMNS, [Customer.onboarded_on <= last]),
+            "survey_responses": (
+                nps_columns,
+                [SurveyAnswer.item_id == NPS_ITEM, SurveyAnswer.answered_on <= last],
+            ),
+            "staff": (list(Staff.__table__.c), [Staff.joined_on <= last]),
+            "products": (list(Product.__table__.c), []),
+        },
+    )
+    customers = read["customers"]
     customers = _set_where(
         customers, _after(customers, "closed_on", last), {"status": "active", "closed_on": None}
     )
     customers = _set_where(
         customers, _after(customers, "risk_assessed_on", last), {"risk_level": None, "risk_assessed_on": None}
     )
-    staff = _table(engine, list(Staff.__table__.c), Staff.joined_on <= last)
+    staff = read["staff"]
     staff = _set_where(staff, _after(staff, "left_on", last), {"status": "active", "left_on": None})
-    positions = _table(engine, list(Position.__table__.c), Position.opened_on <= last)
+    positions = read["positions"]
     positions = _set_where(
         positions, _after(positions, "closed_on", last), {"status": "open", "closed_on": None}
     )
-    interaction_columns: list[Any] = [c for c in Interaction.__table__.c if c.name != "notes"]
-    requests = _table(engine, list(ServiceRequest.__table__.c), ServiceRequest.opened_at < next_start)
+    requests = read["service_requests"]
     requests = _set_where(
         requests, _at_or_after(requests, "acknowledged_at", next_start), {"acknowledged_at": None}
     )
@@ -128,21 +329,16 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
     requests = _set_where(
         requests, unresolved, {"resolved_at": None, "status": "in_progress", "rating": None}
     )
-    nps = _table(
-        engine,
-        [SurveyAnswer.response_id, SurveyAnswer.customer_id, SurveyAnswer.answered_on, SurveyAnswer.score],
-        SurveyAnswer.item_id == NPS_ITEM,
-        SurveyAnswer.answered_on <= last,
-    ).rename_columns(["response_id", "customer_id", "answered_on", "nps_score"])
+    nps = read["survey_responses"].rename_columns(["response_id", "customer_id", "answered_on", "nps_score"])
     return {
         "customers": customers,
         "staff": staff,
-        "products": _table(engine, list(Product.__table__.c)),
+        "products": read["products"],
         "positions": positions,
-        "aum_monthly": _table(engine, list(AumMonthly.__table__.c), AumMonthly.month <= first),
-        "digital_activity": _table(engine, list(DigitalActivity.__table__.c), DigitalActivity.month <= first),
-        "transactions": _table(engine, list(Transaction.__table__.c), Transaction.txn_date <= last),
-        "interactions": _table(engine, interaction_columns, Interaction.occurred_at < next_start),
+        "aum_monthly": read["aum_monthly"],
+        "digital_activity": read["digital_activity"],
+        "transactions": read["transactions"],
+        "interactions": read["interactions"],
         "service_requests": requests,
         #: one row per survey response: its Net Promoter answer
         "survey_responses": nps,

@@ -19,6 +19,7 @@ no ``last_nps`` (null, which LightGBM handles as missing).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import date
 
@@ -26,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wealthcrm.analytics.tiering import TIER_NAMES, tier_history
 from wealthcrm.config import Settings
@@ -104,17 +106,49 @@ def _ratio(num: str, den: str) -> str:
     return f"CASE WHEN {den} > 0 THEN ({num}) / {den} END"
 
 
-def feature_sql(*, reinvest_days: int) -> str:
+def feature_sql(*, reinvest_days: int, months: Iterable[int] | None = None) -> str:
     """The one statement computing every feature, over tables ``tier_history`` (customer_id, month,
-    aum, tier_rank, tier_min, watch, months_below) and the extracted contract tables."""
+    aum, tier_rank, tier_min, watch, months_below) and the extracted contract tables.
+
+    ``months`` (month numbers, see :func:`month_no`) computes the rows of those months only — the
+    nightly needs one. The windows then read the 6 months before the earliest of them (the longest
+    frame: ``aum_6``), and the months since the last contact come from the contacts themselves,
+    counted from the customer's first month in the history, instead of a running window over every
+    month. That equals the full computation when each customer's months in ``tier_history`` are
+    consecutive, as :func:`~wealthcrm.analytics.tiering.tier_history` makes them (checked by
+    :func:`build_features`, which otherwise computes every month and keeps the wanted ones).
+    """
+    wanted = sorted({int(m) for m in months}) if months is not None else None
+    only = "" if wanted is None else f" WHERE month_no IN ({', '.join(map(str, wanted)) or 'NULL'})"
+    since = "" if not wanted else f" WHERE month_no >= {wanted[0] - 6}"
     last3, prev3 = _over("2 PRECEDING AND CURRENT ROW"), _over("5 PRECEDING AND 3 PRECEDING")
     last6 = _over("5 PRECEDING AND CURRENT ROW")
     upto = _over("UNBOUNDED PRECEDING AND CURRENT ROW")
     reached = "('reached', 'interested', 'sold', 'retained', 'lost')"
+    if wanted is None:
+        recency_window = (
+            f"MAX(CASE WHEN reached > 0 THEN month_no END) {upto} AS last_reached_no,\n"
+            f"    MAX(CASE WHEN contacts > 0 THEN month_no END) {upto} AS last_contact_no,\n    "
+        )
+        recency = "SELECT * FROM win0"
+    else:
+        recency_window = ""
+        recency = f"""SELECT w.*, r.last_reached_no, r.last_contact_no FROM win0 w LEFT JOIN (
+    SELECT g.customer_id, g.month_no,
+      MAX(CASE WHEN c.outcome IN {reached} THEN c.month_no END) AS last_reached_no,
+      MAX(c.month_no) AS last_contact_no
+    FROM target g
+    JOIN (SELECT customer_id, MIN(month_no) AS first_no FROM grid GROUP BY customer_id) f
+      ON f.customer_id = g.customer_id
+    JOIN rm_contacts c ON c.customer_id = g.customer_id AND c.month_no BETWEEN f.first_no AND g.month_no
+    GROUP BY g.customer_id, g.month_no
+  ) r ON r.customer_id = w.customer_id AND r.month_no = w.month_no"""
     return f"""
 WITH grid AS (
   SELECT customer_id, {month_no("month")} AS month_no, aum, tier_rank, tier_min, watch, months_below
   FROM tier_history
+), target AS (
+  SELECT customer_id, month_no FROM grid{only}
 ), aum_m AS (
   SELECT customer_id, {month_no("month")} AS month_no, asset_class, avg_daily_balance, month_end_balance
   FROM aum_monthly
@@ -124,7 +158,7 @@ WITH grid AS (
     SUM(CASE WHEN asset_class IN ('time_deposit', 'wmp', 'bond') THEN avg_daily_balance ELSE 0 END) AS term,
     SUM(CASE WHEN asset_class IN ('fund', 'precious_metal', 'custody') THEN avg_daily_balance ELSE 0 END)
       AS market
-  FROM aum_m GROUP BY customer_id, month_no
+  FROM aum_m{since} GROUP BY customer_id, month_no
 ), txn_m AS (
   SELECT customer_id, {month_no("txn_date")} AS month_no, amount, direction, counterparty_kind
   FROM transactions
@@ -136,9 +170,11 @@ WITH grid AS (
     SUM(CASE WHEN direction = 'out' AND counterparty_kind = 'other_bank' THEN 1 ELSE 0 END) AS ob_out_n,
     MAX(CASE WHEN direction = 'out' THEN amount ELSE 0 END) AS max_out,
     SUM(CASE WHEN direction = 'in' AND counterparty_kind = 'payroll' THEN 1 ELSE 0 END) AS payroll_n
-  FROM txn_m GROUP BY customer_id, month_no
+  FROM txn_m{since} GROUP BY customer_id, month_no
 ), dig AS (
-  SELECT customer_id, {month_no("month")} AS month_no, logins, digital_txn_count FROM digital_activity
+  SELECT * FROM (
+    SELECT customer_id, {month_no("month")} AS month_no, logins, digital_txn_count FROM digital_activity
+  ) d{since}
 ), rm_contacts AS (
   SELECT i.customer_id, {month_no("i.occurred_at")} AS month_no, i.staff_id, i.occurred_at, i.purpose,
     i.outcome
@@ -148,7 +184,7 @@ WITH grid AS (
     SUM(CASE WHEN outcome IN {reached} THEN 1 ELSE 0 END) AS reached,
     SUM(CASE WHEN purpose = 'complaint_followup' THEN 1 ELSE 0 END) AS complaint_fu,
     SUM(CASE WHEN purpose = 'retention' THEN 1 ELSE 0 END) AS retention
-  FROM rm_contacts GROUP BY customer_id, month_no
+  FROM rm_contacts{since} GROUP BY customer_id, month_no
 ), latest_staff AS (
   SELECT customer_id, month_no, staff_id FROM (
     SELECT customer_id, month_no, staff_id, ROW_NUMBER() OVER (
@@ -164,12 +200,12 @@ WITH grid AS (
     COALESCE(d.logins, 0) AS logins, COALESCE(d.digital_txn_count, 0) AS digital_txn,
     COALESCE(i.contacts, 0) AS contacts, COALESCE(i.reached, 0) AS reached,
     COALESCE(i.complaint_fu, 0) AS complaint_fu, COALESCE(i.retention, 0) AS retention
-  FROM grid g
+  FROM (SELECT * FROM grid{since}) g
   LEFT JOIN aum_cls a ON a.customer_id = g.customer_id AND a.month_no = g.month_no
   LEFT JOIN txn t ON t.customer_id = g.customer_id AND t.month_no = g.month_no
   LEFT JOIN dig d ON d.customer_id = g.customer_id AND d.month_no = g.month_no
   LEFT JOIN inter i ON i.customer_id = g.customer_id AND i.month_no = g.month_no
-), win AS (
+), win0 AS (
   SELECT *,
     LAG(aum, 1) OVER ({_W}) AS aum_1, LAG(aum, 3) OVER ({_W}) AS aum_3, LAG(aum, 6) OVER ({_W}) AS aum_6,
     LAG(demand, 3) OVER ({_W}) AS demand_3, LAG(term, 3) OVER ({_W}) AS term_3,
@@ -183,10 +219,10 @@ WITH grid AS (
     SUM(digital_txn) {last3} AS dtxn3, SUM(digital_txn) {prev3} AS dtxn_prev3,
     SUM(contacts) {last3} AS contacts3, SUM(reached) {last6} AS reached6,
     SUM(complaint_fu) {last6} AS complaint_fu6, SUM(retention) {last3} AS retention3,
-    MAX(CASE WHEN reached > 0 THEN month_no END) {upto} AS last_reached_no,
-    MAX(CASE WHEN contacts > 0 THEN month_no END) {upto} AS last_contact_no,
-    COUNT(*) {prev3} AS prev3_rows
+    {recency_window}COUNT(*) {prev3} AS prev3_rows
   FROM base
+), win AS (
+  {recency}
 ), pos AS (
   SELECT customer_id, {month_no("opened_on")} AS open_no, {month_no("closed_on")} AS close_no,
     {month_no("maturity_on")} AS mat_no, principal, status, opened_on, closed_on, position_id
@@ -213,7 +249,7 @@ WITH grid AS (
       AND (r.reinvest_no IS NULL OR r.reinvest_no > g.month_no) THEN 1 ELSE 0 END) AS matured_nr3,
     SUM(CASE WHEN p.status = 'redeemed' AND p.close_no BETWEEN g.month_no - 2 AND g.month_no
       THEN 1 ELSE 0 END) AS redeemed3
-  FROM grid g
+  FROM target g
   JOIN pos p ON p.customer_id = g.customer_id AND p.open_no <= g.month_no
   LEFT JOIN reinvest r ON r.position_id = p.position_id
   GROUP BY g.customer_id, g.month_no
@@ -227,11 +263,11 @@ WITH grid AS (
 ), rm_feat AS (
   SELECT g.customer_id, g.month_no,
     MAX(CASE WHEN p.left_no BETWEEN g.month_no - 5 AND g.month_no THEN 1 ELSE 0 END) AS rm_left6
-  FROM grid g JOIN pair p ON p.customer_id = g.customer_id AND p.first_no <= g.month_no
+  FROM target g JOIN pair p ON p.customer_id = g.customer_id AND p.first_no <= g.month_no
   GROUP BY g.customer_id, g.month_no
 ), rm_count AS (
   SELECT g.customer_id, g.month_no, COUNT(DISTINCT c.staff_id) AS rm_count12
-  FROM grid g JOIN rm_contacts c ON c.customer_id = g.customer_id
+  FROM target g JOIN rm_contacts c ON c.customer_id = g.customer_id
     AND c.month_no BETWEEN g.month_no - 11 AND g.month_no
   GROUP BY g.customer_id, g.month_no
 ), req AS (
@@ -246,7 +282,7 @@ WITH grid AS (
     SUM(CASE WHEN r.late = 1 AND r.due_no BETWEEN g.month_no - 2 AND g.month_no THEN 1 ELSE 0 END) AS late3,
     SUM(CASE WHEN r.request_type = 'complaint' AND (r.resolved_no IS NULL OR r.resolved_no > g.month_no)
       THEN 1 ELSE 0 END) AS open_complaints
-  FROM grid g JOIN req r ON r.customer_id = g.customer_id AND r.open_no <= g.month_no
+  FROM target g JOIN req r ON r.customer_id = g.customer_id AND r.open_no <= g.month_no
   GROUP BY g.customer_id, g.month_no
 ), nps AS (
   SELECT customer_id, {month_no("answered_on")} AS answer_no, answered_on, response_id, nps_score
@@ -255,7 +291,7 @@ WITH grid AS (
   SELECT customer_id, month_no, nps_score FROM (
     SELECT g.customer_id, g.month_no, n.nps_score, ROW_NUMBER() OVER (
       PARTITION BY g.customer_id, g.month_no ORDER BY n.answered_on DESC, n.response_id DESC) AS rn
-    FROM grid g JOIN nps n ON n.customer_id = g.customer_id AND n.answer_no <= g.month_no
+    FROM target g JOIN nps n ON n.customer_id = g.customer_id AND n.answer_no <= g.month_no
     WHERE n.nps_score IS NOT NULL) ranked
   WHERE rn = 1
 ), cust AS (
@@ -324,25 +360,77 @@ LEFT JOIN pair lp ON lp.customer_id = w.customer_id AND lp.staff_id = ls.staff_i
 LEFT JOIN cust c ON c.customer_id = w.customer_id
 LEFT JOIN svc sv ON sv.customer_id = w.customer_id AND sv.month_no = w.month_no
 LEFT JOIN last_nps ln ON ln.customer_id = w.customer_id AND ln.month_no = w.month_no
+{only.replace("month_no", "w.month_no")}
 """
+
+
+def _tier_rank(history: pd.DataFrame, settings: Settings) -> tuple[pd.Series, np.ndarray]:
+    rank = {str(name): i for i, name in enumerate(TIER_NAMES)}
+    thresholds = np.asarray(settings.tiers.thresholds())
+    tier_rank = history["tier"].map(rank).astype("int64")
+    return tier_rank, thresholds[tier_rank.to_numpy()]
 
 
 def history_table(history: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The columns of the tier history the feature SQL reads (tier as rank and threshold)."""
-    rank = {str(name): i for i, name in enumerate(TIER_NAMES)}
-    thresholds = np.asarray(settings.tiers.thresholds())
-    tier_rank = history["tier"].map(rank).astype("int64")
+    tier_rank, tier_min = _tier_rank(history, settings)
     return pd.DataFrame(
         {
             "customer_id": history["customer_id"].astype("str"),
             "month": pd.to_datetime(history["month"]).dt.date,
             "aum": history["aum"].astype("float64"),
             "tier_rank": tier_rank,
-            "tier_min": thresholds[tier_rank.to_numpy()],
+            "tier_min": tier_min,
             "watch": history["watch"].astype("int64"),
             "months_below": history["months_below"].astype("int64"),
         }
     )
+
+
+def _history_arrow(history: pd.DataFrame, settings: Settings) -> pa.Table:
+    """:func:`history_table` as Arrow, months as dates without a detour through Python objects."""
+    tier_rank, tier_min = _tier_rank(history, settings)
+    month = pa.array(pd.to_datetime(history["month"]).to_numpy()).cast(pa.date32())
+    return pa.table(
+        {
+            "customer_id": pa.array(history["customer_id"].astype("str"), type=pa.string()),
+            "month": month,
+            "aum": pa.array(history["aum"].to_numpy(dtype="float64")),
+            "tier_rank": pa.array(tier_rank.to_numpy()),
+            "tier_min": pa.array(tier_min),
+            "watch": pa.array(history["watch"].to_numpy(dtype="int64")),
+            "months_below": pa.array(history["months_below"].to_numpy(dtype="int64")),
+        }
+    )
+
+
+def _customer_codes(history: pa.Table, customers: pa.Table) -> pa.Array:
+    """Every customer id of the tier history and the customers table, sorted: position = code."""
+    ids = pa.chunked_array(
+        [pc.unique(history.column("customer_id")), customers.column("customer_id").cast(pa.string())]
+    )
+    unique = pc.unique(ids)
+    return unique.take(pc.sort_indices(unique))
+
+
+def _encode(table: pa.Table, codes: pa.Array) -> pa.Table:
+    """``customer_id`` replaced by its integer code (joins and groups on integers are cheaper than on
+    text; the SQL is unchanged, and codes follow the ids' order). Ids without a code become NULL: they
+    have no tier history, so no feature row, whatever they join."""
+    if "customer_id" not in table.column_names:
+        return table
+    index = table.schema.get_field_index("customer_id")
+    column = table.column("customer_id").cast(pa.string())
+    return table.set_column(index, "customer_id", pc.index_in(column, value_set=codes))
+
+
+def _consecutive(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every customer's months in the registered tier history follow each other without a gap."""
+    gaps = con.sql(
+        f"SELECT COUNT(*) FROM (SELECT customer_id, {month_no('month')} AS m FROM tier_history) h "
+        "GROUP BY customer_id HAVING COUNT(*) <> MAX(m) - MIN(m) + 1 LIMIT 1"
+    ).fetchall()
+    return not gaps
 
 
 def build_features(
@@ -359,25 +447,42 @@ def build_features(
     """
     if history is None:
         history = tier_history(tables, settings)
+    grid = _history_arrow(history, settings)
+    codes = _customer_codes(grid, tables["customers"])
+    numbers = None
+    if months is not None:
+        numbers = sorted({m.year * 12 + m.month - 1 for m in (pd.Timestamp(x) for x in months)})
     con = duckdb.connect()
     try:
-        con.execute("SET threads TO 2")
-        con.register("tier_history", history_table(history, settings))
+        con.execute(f"SET threads TO {min(2, os.cpu_count() or 1)}")
+        con.execute("SET preserve_insertion_order = false")  # the rows are sorted below
+        con.register("tier_history", _encode(grid, codes))
         for name in (
             "aum_monthly", "transactions", "digital_activity", "interactions", "staff", "service_requests",
-            "survey_responses",
+            "survey_responses", "positions", "customers",
         ):  # fmt: skip
-            con.register(name, tables[name])
-        con.register("positions", tables["positions"])
-        con.register("customers", tables["customers"])
-        frame = con.execute(feature_sql(reinvest_days=settings.alerts.reinvest_days)).df()
+            con.register(name, _encode(tables[name], codes))
+        consecutive = numbers is None or _consecutive(con)
+        sql = feature_sql(
+            reinvest_days=settings.alerts.reinvest_days, months=numbers if consecutive else None
+        )
+        table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
-    number = frame.pop("month_no").astype("int64")
-    frame.insert(1, "month", pd.to_datetime({"year": number // 12, "month": number % 12 + 1, "day": 1}))
-    if months is not None:
-        wanted = pd.DatetimeIndex([pd.Timestamp(m).replace(day=1) for m in months])
-        frame = frame[frame["month"].isin(wanted)]
-    frame = frame.sort_values(["month", "customer_id"], kind="stable").reset_index(drop=True)
-    frame[list(FEATURES)] = frame[list(FEATURES)].astype("float64")
-    return frame[["customer_id", "month", *FEATURES]]
+    if not consecutive:
+        table = table.filter(pc.is_in(table.column("month_no"), value_set=pa.array(numbers, pa.int32())))
+    # Sorted in Arrow, every feature as float64 (DuckDB's integer sums arrive as decimal128), one
+    # numpy array a column (no block consolidation).
+    order = pc.sort_indices(table, [("month_no", "ascending"), ("customer_id", "ascending")]).to_numpy()
+    number = table.column("month_no").to_numpy().astype("int64")[order]
+    ids = codes.take(pa.array(table.column("customer_id").to_numpy()[order]))
+    columns = {name: table.column(name).cast(pa.float64()).to_numpy()[order] for name in FEATURES}
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids.to_pandas(),
+            "month": pd.to_datetime({"year": number // 12, "month": number % 12 + 1, "day": 1}),
+            **columns,
+        },
+        copy=False,
+    )
+    return frame

@@ -1,0 +1,140 @@
+"""The extract reads column-wise (ADBC in a child process on a large SQLite file, COPY on PostgreSQL,
+the driver in chunks otherwise) and every path gives the same typed tables, as known at the month."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import Column, Date, Engine, MetaData, String, Table, select, text
+from sqlalchemy.orm import Session
+
+from tests.conftest import SIM_END
+from wealthcrm.analytics import extract
+from wealthcrm.analytics.extract import extract_tables
+from wealthcrm.config import Settings
+from wealthcrm.customers.models import Customer
+from wealthcrm.db import make_engine
+from wealthcrm.ingest.importer import import_path
+
+from ..ingest.factories import VALID, write_folder
+
+TYPES = {
+    "aum_monthly": {
+        "customer_id": pa.string(),
+        "month": pa.date32(),
+        "asset_class": pa.string(),
+        "avg_daily_balance": pa.float64(),
+        "month_end_balance": pa.float64(),
+    },
+    "interactions": {"occurred_at": pa.timestamp("us"), "follow_up_on": pa.date32(), "logged_by": pa.int64()},
+    "customers": {"consent_marketing": pa.bool_(), "closed_on": pa.date32(), "birth_date": pa.date32()},
+    "service_requests": {"opened_at": pa.timestamp("us"), "resolved_at": pa.timestamp("us")},
+    "survey_responses": {"nps_score": pa.float64(), "answered_on": pa.date32()},
+}
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(name, "ascending") for name in table.column_names])
+
+
+@pytest.fixture
+def small(engine: Engine, tmp_path: Path, settings: Settings) -> Engine:
+    files = {k: [dict(r) for r in rows] for k, rows in VALID.items()}
+    files["aum_monthly"] += [dict(r, month="2026-10") for r in VALID["aum_monthly"]]
+    import_path(engine, write_folder(tmp_path / "in", files), settings=settings, today=date(2026, 11, 28))
+    return engine
+
+
+def test_types_and_point_in_time_on_both_backends(small: Engine) -> None:
+    tables = extract_tables(small, until=date(2026, 9, 15))
+    for name, types in TYPES.items():
+        for column, kind in types.items():
+            assert tables[name].schema.field(column).type == kind, (name, column)
+    months = set(tables["aum_monthly"].column("month").to_pylist())
+    assert max(months) == date(2026, 9, 1)  # October's rows are after the month
+    full = extract_tables(small, until=date(2026, 10, 1))
+    assert full["aum_monthly"].num_rows == tables["aum_monthly"].num_rows + len(VALID["aum_monthly"])
+    # amounts arrive as the decimal written, correctly rounded to float
+    expected = sorted(float(r["avg_daily_balance"].replace(",", "")) for r in VALID["aum_monthly"])
+    october = full["aum_monthly"].filter(
+        pa.compute.equal(full["aum_monthly"]["month"], pa.scalar(date(2026, 10, 1)))
+    )
+    assert sorted(october.column("avg_daily_balance").to_pylist()) == expected
+
+
+def test_adbc_child_equals_the_driver_on_a_simulated_branch(
+    sim_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_driver = extract_tables(sim_engine, until=SIM_END)
+    monkeypatch.setattr(extract, "ADBC_MIN_BYTES", 0)
+    by_adbc = extract_tables(sim_engine, until=SIM_END)
+    assert by_adbc.keys() == by_driver.keys()
+    for name, table in by_driver.items():
+        assert by_adbc[name].schema == table.schema, name
+        assert _sorted(by_adbc[name]).equals(_sorted(table)), name
+        assert table.num_rows > 0, name
+
+
+def test_adbc_types_a_column_that_is_null_for_many_rows_then_text(tmp_path: Path) -> None:
+    """The ADBC driver infers types from the first rows; the placeholder row keeps text as text."""
+    path = tmp_path / "nulls.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (k VARCHAR(10), d DATE)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(f"k{i:05d}", None) for i in range(5000)])
+        conn.execute("INSERT INTO t VALUES ('last', '2026-10-31')")
+    t = Table("t", MetaData(), Column("k", String(10)), Column("d", Date))
+    engine = make_engine(f"sqlite:///{path}")
+    sql = extract._select_sql(engine, list(t.c), [])
+    table = extract._sqlite_arrow(str(path), sql, list(t.c))
+    assert table.schema == pa.schema([("k", pa.string()), ("d", pa.date32())])
+    assert table.num_rows == 5001
+    assert table.column("d").null_count == 5000
+    assert table.filter(pa.compute.equal(table["k"], "last"))["d"].to_pylist() == [date(2026, 10, 31)]
+
+
+def test_adbc_errors_are_reported(tmp_path: Path) -> None:
+    t = Table("missing", MetaData(), Column("k", String(10)))
+    with pytest.raises(RuntimeError, match="no such table"):
+        extract._sqlite_arrow(str(tmp_path / "x.db"), "SELECT k FROM missing", list(t.c))
+
+
+def test_reading_in_a_child_leaves_the_writers_locks_alone(
+    sim_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second copy of SQLite in this process would drop this process's locks when it closes the
+    file ("disk I/O error" on the next write); reading in a child process does not."""
+    path = tmp_path / "copy.db"
+    with sqlite3.connect(Path(sim_engine.url.database or "")) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    engine = make_engine(f"sqlite:///{path}")
+    monkeypatch.setattr(extract, "ADBC_MIN_BYTES", 0)
+    with Session(engine) as session, session.begin():
+        first = session.scalars(select(Customer).order_by(Customer.customer_id).limit(1)).one()
+        first.occupation = "changed"
+        session.flush()  # this connection now holds the write lock
+        customer_id = first.customer_id
+        tables = extract_tables(engine, until=SIM_END)
+        assert tables["customers"].num_rows > 1000
+        session.execute(
+            text("UPDATE customers SET district = 'd' WHERE customer_id = :c"), {"c": customer_id}
+        )
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        assert conn.execute(
+            text("SELECT occupation, district FROM customers WHERE customer_id = :c"),
+            {"c": customer_id},
+        ).one() == ("changed", "d")
+    engine.dispose()
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_no_rows_gives_empty_typed_tables(engine: Engine) -> None:
+    tables = extract_tables(engine, until=datetime(2026, 10, 1).date())
+    assert all(t.num_rows == 0 for t in tables.values())
+    assert tables["aum_monthly"].schema.field("month").type == pa.date32()
+    assert tables["customers"].schema.field("consent_marketing").type == pa.bool_()
