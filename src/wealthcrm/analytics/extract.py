@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import json
 import os
 import subprocess
 import sys
@@ -117,22 +118,32 @@ ADBC_MIN_BYTES = 128 * 2**20
 # in one process break each other's POSIX file locks (closing a file in one copy drops the locks the
 # other holds: "disk I/O error", or worse, while the nightly writes).
 _ADBC_CHILD = """
+import json
 import sys
 import adbc_driver_sqlite.dbapi as adbc
 import pyarrow as pa
+request = json.loads(sys.stdin.read())
+kinds = {"string": pa.string(), "date32[day]": pa.date32(), "timestamp[us]": pa.timestamp("us"),
+         "double": pa.float64(), "int64": pa.int64(), "bool": pa.bool_()}
+schema = pa.schema([(name, kinds[kind]) for name, kind in request["columns"]])
 with adbc.connect(sys.argv[1]) as conn, conn.cursor() as cur:
     cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
-    cur.execute(sys.stdin.read())
+    cur.execute(request["sql"])
     reader = cur.fetch_record_batch()
-    with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as out:
+    with pa.ipc.new_stream(sys.stdout.buffer, schema) as out:
+        placeholder = True
         for batch in reader:
-            out.write_batch(batch)
+            if placeholder:
+                batch, placeholder = batch.slice(1), False
+            typed = [a if a.type == f.type else a.cast(f.type) for a, f in zip(batch.columns, schema)]
+            out.write_batch(pa.record_batch(typed, schema=schema))
 """
 
 
 def _sqlite_arrow(path: str, sql: str, columns: Sequence[Any]) -> pa.Table:
     """Run ``sql`` through the ADBC SQLite driver, which builds Arrow arrays in C, in a child process
-    that streams them back as Arrow IPC.
+    that types them (dates arrive as text) batch by batch and streams them back as Arrow IPC: this
+    process only ever holds the typed columns.
 
     The driver infers each column's type from the first batch of rows and fails when a column that
     was all NULL there holds text later; a first row of typed placeholders (dropped again) fixes
@@ -146,7 +157,11 @@ def _sqlite_arrow(path: str, sql: str, columns: Sequence[Any]) -> pa.Table:
         )  # fmt: skip
         assert child.stdin is not None and child.stdout is not None
         try:
-            child.stdin.write(f"SELECT {first} UNION ALL {sql}".encode())
+            request = {
+                "sql": f"SELECT {first} UNION ALL {sql}",
+                "columns": [(c.name, str(_arrow_type(c))) for c in columns],
+            }
+            child.stdin.write(json.dumps(request).encode())
             child.stdin.close()
             raw = pa.ipc.open_stream(child.stdout).read_all()
         except pa.ArrowInvalid:
@@ -157,7 +172,7 @@ def _sqlite_arrow(path: str, sql: str, columns: Sequence[Any]) -> pa.Table:
         if code != 0 or raw is None:
             errors.seek(0)
             raise RuntimeError(f"reading {path} failed: {errors.read().decode(errors='replace')[-2000:]}")
-    return _typed(raw.slice(1), columns)
+    return _typed(raw, columns)
 
 
 class _CopyStream(io.RawIOBase):
