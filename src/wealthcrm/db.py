@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def utcnow() -> datetime:
+    """Now as naive UTC: the form every stored timestamp takes."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def is_postgres(engine_or_conn: Any) -> bool:

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, select, update
 
 from wealthcrm.audit.models import AuditEntry
 from wealthcrm.config import Settings
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.users import service as users
 from wealthcrm.users.models import User
 from wealthcrm.web import create_app
-from wealthcrm.web.deps import current_date, utcnow
+from wealthcrm.web.deps import current_date
 
 from ..customers.workbench import PASSWORD, load_workbench
 from .conftest import TestClient, csrf_token, log_in

@@ -12,11 +12,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, update
 
 from wealthcrm.config import Settings, WebSettings
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.users import service as users
 from wealthcrm.users.models import User
 from wealthcrm.web.auth import SESSION_COOKIE, Outcome, attempt_login, load_or_create_session_key
-from wealthcrm.web.deps import utcnow
 
 from .branch import PASSWORD
 from .conftest import TestClient, csrf_token, log_in

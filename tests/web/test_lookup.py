@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select, update
 from wealthcrm.audit.models import AuditEntry
 from wealthcrm.config import Settings
 from wealthcrm.customers.models import AccessGrant
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.web import create_app
-from wealthcrm.web.deps import current_date, utcnow
+from wealthcrm.web.deps import current_date
 
 from ..customers.workbench import MOBILE, NATIONAL_ID, load_workbench
 from .conftest import TestClient, csrf_token, log_in

@@ -9,10 +9,9 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 
 from wealthcrm.audit.models import AuditEntry
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.users import service as users
 from wealthcrm.users.models import ApiToken, User
-from wealthcrm.web.deps import utcnow
 
 from .branch import PASSWORD
 from .conftest import TestClient, log_in

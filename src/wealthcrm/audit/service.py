@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from wealthcrm.audit.models import AuditEntry, AuditHead
+from wealthcrm.db import utcnow
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -39,10 +40,6 @@ class Actor(Protocol):
 
     @property
     def role(self) -> Any: ...
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def canonical(entry: AuditEntry) -> bytes:
@@ -102,7 +99,7 @@ def record(
     role = None if actor is None else getattr(actor.role, "value", actor.role)
     entry = AuditEntry(
         seq=head.seq + 1,
-        at=(at or _utcnow()).replace(tzinfo=None),
+        at=(at or utcnow()).replace(tzinfo=None),
         actor=SYSTEM if actor is None else actor.username,
         actor_role=None if role is None else str(role),
         action=action,

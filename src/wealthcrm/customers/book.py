@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlencode
@@ -39,6 +39,7 @@ from wealthcrm.audit.service import Actor
 from wealthcrm.customers.models import Customer, SavedView
 from wealthcrm.customers.scope import Viewer, scope_filter
 from wealthcrm.customers.service import AT_RISK_MIN_P_LOSS
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Invalid, NotFound
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.staff.models import Staff
@@ -623,7 +624,7 @@ def save_view(session: Session, *, user: SavedViewOwner, name: str, query: str |
         user_id=user.id,
         name=title,
         params=parsed.to_params(),
-        created_at=datetime.now(UTC).replace(tzinfo=None),
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.audit import service as audit
 from wealthcrm.customers.models import Customer, Reassignment
 from wealthcrm.customers.scope import scope_filter
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.staff.models import Staff
 from wealthcrm.tasks import service as tasks
@@ -71,10 +72,6 @@ class Moved:
             "to_staff_id": self.to_staff_id,
             "task_id": self.task_id,
         }
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _require_manager(user: Manager) -> None:
@@ -211,7 +208,7 @@ def reassign(
     already = [c.customer_id for c in customers if c.rm_id == to.staff_id]
     if already:
         raise Invalid(f"customer_ids: {', '.join(already[:10])} already with {to.staff_id}")
-    at = _utcnow()
+    at = utcnow()
     return [
         _move(session, user=user, customer=c, to=to, note=text, on=on, departure=False, at=at)
         for c in customers
@@ -307,7 +304,7 @@ def depart(
         session.scalars(select(Customer).where(Customer.rm_id == staff_id).order_by(Customer.customer_id))
     )
     plan = balance(_latest_aum(session, [c.customer_id for c in book]), targets)
-    at = _utcnow()
+    at = utcnow()
     moved = [
         _move(
             session,

@@ -24,13 +24,14 @@ exactly like one that does not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true
 from sqlalchemy.types import Date, DateTime
 
 from wealthcrm.customers.models import AccessGrant, Customer, Delegation
+from wealthcrm.db import utcnow
 from wealthcrm.staff.models import Staff
 from wealthcrm.vocab import Role
 
@@ -56,10 +57,6 @@ def _today() -> date:
     return date.today()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
     """Customers delegated to ``staff_id`` today (``starts_on`` to ``ends_on`` inclusive, not revoked).
 
@@ -81,7 +78,7 @@ def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
 
 def _granted(user_id: int) -> ColumnElement[bool]:
     """Customers of the user's unexpired look-up grants (service staff)."""
-    now = bindparam("grant_now", callable_=_utcnow, type_=DateTime, unique=True)
+    now = bindparam("grant_now", callable_=utcnow, type_=DateTime, unique=True)
     valid = select(AccessGrant.customer_id).where(
         AccessGrant.user_id == user_id, AccessGrant.expires_at > now
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,10 +41,6 @@ ID_PREFIX = "APP-"
 BACKDATE_MAX_DAYS = 365
 FOLLOW_UP_MAX_DAYS = 365
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little between the browser and the server
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

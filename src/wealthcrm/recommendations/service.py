@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
 from wealthcrm.customers.scope import scope_filter
 from wealthcrm.customers.service import get_customer
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.products.models import Product
@@ -102,10 +103,6 @@ class SaleBlocked(Conflict):
     def __init__(self, reasons: Sequence[str]) -> None:
         self.reasons = list(reasons)
         super().__init__(SALE_BLOCKED + " (" + ", ".join(self.reasons) + ")")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _plain(value: Any) -> Any:
@@ -275,7 +272,7 @@ def generate(
     """
     if month is None:
         month = session.scalar(select(func.max(AumMonthly.month)).where(AumMonthly.month <= on))
-    stamp = now or _utcnow()
+    stamp = now or utcnow()
     gate = facts.gate_for(settings, on)
     config = facts.generator_settings(settings)
     shelf = [
@@ -434,7 +431,7 @@ def record_outcome(
     rec.channel = channel
     rec.recording_id = recording
     rec.recording_consent = consent
-    rec.updated_at = now or _utcnow()
+    rec.updated_at = now or utcnow()
     record(
         session,
         actor=user,
@@ -470,7 +467,7 @@ def request_override(
     rec.status = S.override_requested
     rec.override_reason = text
     rec.override_requested_by = user.id
-    rec.updated_at = now or _utcnow()
+    rec.updated_at = now or utcnow()
     record(
         session,
         actor=user,
@@ -514,7 +511,7 @@ def decide_override(
         )
         if not in_team:
             raise Forbidden(NOT_TEAM)
-    stamp = now or _utcnow()
+    stamp = now or utcnow()
     rec.status = S.approved if approve else S.rejected
     rec.decided_by = user.id
     rec.decided_at = stamp

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from wealthcrm.audit.service import Actor
 from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
 from wealthcrm.customers.scope import WHOLE_BRANCH, visible_customers
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.holdings.models import Position
 from wealthcrm.interactions.models import Interaction
@@ -105,10 +106,6 @@ class Worker(Protocol):
     def staff_id(self) -> str | None: ...
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
@@ -130,7 +127,7 @@ def create(
     actor_id: int | None = None,
 ) -> Task:
     """Add an open task to ``assignee_id``'s list; audited when a person (``actor``) creates it."""
-    now = _utcnow()
+    now = utcnow()
     task = Task(
         kind=kind,
         status=TaskStatus.open,
@@ -339,7 +336,7 @@ def generate(session: Session, *, on: date, settings: Settings) -> GenerateResul
     whose identity is no candidate any more are cancelled (outcome ``not_needed``); snoozes that ended
     by ``on`` wake up. One audit entry by the system records the counts.
     """
-    now = _utcnow()
+    now = utcnow()
     wanted: dict[str, Candidate] = {}
     for facts in gather_facts(session, on=on, settings=settings):
         for cand in rules.candidates(facts, on=on, settings=settings):
@@ -670,7 +667,7 @@ def close(
 ) -> Task:
     """Mark a checked task (:func:`for_action`) done with ``outcome``; audited as ``task.done``."""
     _live(task)
-    now = _utcnow()
+    now = utcnow()
     task.status = TaskStatus.done
     task.outcome = outcome
     task.outcome_note = _note(note)
@@ -734,7 +731,7 @@ def snooze(
     _live(task)
     task.status = TaskStatus.snoozed
     task.snoozed_until = until
-    task.updated_at = _utcnow()
+    task.updated_at = utcnow()
     _flush(session, task)
     audit.record(
         session,
@@ -760,7 +757,7 @@ def reopen(session: Session, *, user: Worker, task_id: int, expected_version: in
     task.snoozed_until = None
     task.completed_at = None
     task.completed_by = None
-    task.updated_at = _utcnow()
+    task.updated_at = utcnow()
     _flush(session, task)
     audit.record(
         session,

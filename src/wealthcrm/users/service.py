@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wealthcrm.audit.service import Actor, record
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.staff.models import Staff
 from wealthcrm.users import tokens
@@ -57,10 +57,6 @@ def _check_staff(session: Session, role: Role, staff_id: str | None) -> Staff | 
     return staff
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def get(session: Session, *, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -96,7 +92,7 @@ def create(
         display_name=display_name,
         is_active=True,
         failed_logins=0,
-        created_at=datetime.now(UTC).replace(tzinfo=None),
+        created_at=utcnow(),
     )
     session.add(user)
     session.flush()
@@ -186,7 +182,7 @@ def set_active(session: Session, *, actor: Actor | None, username: str, active: 
         _not_the_last_admin(session, user)
     if user.is_active != active:
         user.is_active = active
-        revoked = 0 if active else tokens.revoke_all(session, user_id=user.id, now=_utcnow())
+        revoked = 0 if active else tokens.revoke_all(session, user_id=user.id, now=utcnow())
         action = "user.activate" if active else "user.deactivate"
         details = {} if active else {"tokens_revoked": revoked}
         record(session, actor=actor, action=action, entity="user", entity_id=username, details=details)
@@ -199,7 +195,7 @@ def reset_password(session: Session, *, actor: Actor | None, username: str, pass
     user = get(session, username=username)
     user.password_hash = hash_password(password)
     user.failed_logins, user.locked_until = 0, None
-    revoked = tokens.revoke_all(session, user_id=user.id, now=_utcnow())
+    revoked = tokens.revoke_all(session, user_id=user.id, now=utcnow())
     record(
         session,
         actor=actor,

@@ -7,7 +7,7 @@ token (:func:`current_user`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from wealthcrm.audit.access import REQUEST_INFO
 from wealthcrm.config import Settings
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.errors import Forbidden
 from wealthcrm.users import tokens
 from wealthcrm.users.models import User
@@ -45,11 +45,6 @@ def db_session(request: Request) -> Iterator[Session]:
     with session_scope(request.app.state.engine) as session:
         session.info[REQUEST_INFO] = {"path": request.url.path, "ip": client_ip(request)}
         yield session
-
-
-def utcnow() -> datetime:
-    """Now as naive UTC, the form of stored timestamps."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def current_date() -> date:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from wealthcrm.customers import delegations, lookup
+from wealthcrm.db import utcnow
 from wealthcrm.errors import DomainError, Invalid
 from wealthcrm.ingest.importer import cipher_for
 from wealthcrm.staff.models import Staff
@@ -33,7 +34,6 @@ from wealthcrm.web.deps import (
     TodayDate,
     client_ip,
     require_role,
-    utcnow,
 )
 from wealthcrm.web.i18n import N_
 from wealthcrm.web.templating import render

@@ -17,13 +17,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from wealthcrm.audit import service as audit
 from wealthcrm.customers import pii
 from wealthcrm.customers.service import get_customer
-from wealthcrm.db import session_scope
+from wealthcrm.db import session_scope, utcnow
 from wealthcrm.errors import Forbidden, Invalid
 from wealthcrm.ingest.importer import cipher_for
 from wealthcrm.vocab import Role
 from wealthcrm.web import auth
 from wealthcrm.web.auth import SignedIn
-from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip, require_role, utcnow
+from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip, require_role
 from wealthcrm.web.i18n import N_
 from wealthcrm.web.templating import render
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from wealthcrm.audit.service import record
+from wealthcrm.db import utcnow
 from wealthcrm.errors import Invalid
 from wealthcrm.users import tokens
 from wealthcrm.web import auth
-from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip, utcnow
+from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip
 from wealthcrm.web.i18n import LANG_COOKIE, LOCALES, N_
 from wealthcrm.web.templating import render
 

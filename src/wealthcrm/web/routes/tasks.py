@@ -142,6 +142,28 @@ def contact_form(
     return render(request, "tasks/contact_form.html", context)
 
 
+def contact_values(
+    channel: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "",
+    occurred_at: Annotated[str, Form()] = "",
+    follow_up_on: Annotated[str, Form()] = "",
+    notes: Annotated[str, Form()] = "",
+) -> dict[str, str]:
+    """The contact form's fields as typed; :meth:`ContactForm.parse` checks them."""
+    return {
+        "channel": channel,
+        "purpose": purpose,
+        "outcome": outcome,
+        "occurred_at": occurred_at,
+        "follow_up_on": follow_up_on,
+        "notes": notes,
+    }
+
+
+ContactValues = Annotated[dict[str, str], Depends(contact_values)]
+
+
 @router.post("/tasks/{task_id}/contact", include_in_schema=False, dependencies=CSRF)
 def task_contact(
     request: Request,
@@ -151,23 +173,10 @@ def task_contact(
     _: Gettext,
     on: TodayDate,
     now: Now,
-    channel: Annotated[str, Form()] = "",
-    purpose: Annotated[str, Form()] = "",
-    outcome: Annotated[str, Form()] = "",
-    occurred_at: Annotated[str, Form()] = "",
-    follow_up_on: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
+    values: ContactValues,
     task_version: Annotated[str, Form()] = "",
 ) -> Response:
     """Log a contact from a task's row: the row is swapped for "done", or re-shown with the message."""
-    values = {
-        "channel": channel,
-        "purpose": purpose,
-        "outcome": outcome,
-        "occurred_at": occurred_at,
-        "follow_up_on": follow_up_on,
-        "notes": notes,
-    }
     row = tasks.get_row(session, user=user, task_id=task_id, on=on)
     try:
         form = ContactForm.parse(values, _, on, now)
@@ -332,23 +341,10 @@ def customer_contact(
     _: Gettext,
     on: TodayDate,
     now: Now,
-    channel: Annotated[str, Form()] = "",
-    purpose: Annotated[str, Form()] = "",
-    outcome: Annotated[str, Form()] = "",
-    occurred_at: Annotated[str, Form()] = "",
-    follow_up_on: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
+    values: ContactValues,
     task_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Log a contact from the customer's page: the panel comes back, and the contacts list with it."""
-    values = {
-        "channel": channel,
-        "purpose": purpose,
-        "outcome": outcome,
-        "occurred_at": occurred_at,
-        "follow_up_on": follow_up_on,
-        "notes": notes,
-    }
     get_customer(session, user=user, customer_id=customer_id)  # 404 first, for any input
     try:
         form = ContactForm.parse(values, _, on, now)
