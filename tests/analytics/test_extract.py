@@ -138,3 +138,62 @@ def test_no_rows_gives_empty_typed_tables(engine: Engine) -> None:
     assert all(t.num_rows == 0 for t in tables.values())
     assert tables["aum_monthly"].schema.field("month").type == pa.date32()
     assert tables["customers"].schema.field("consent_marketing").type == pa.bool_()
+
+
+def _sums(table: pa.Table, value: str) -> dict[tuple[str, date], float]:
+    out: dict[tuple[str, date], float] = {}
+    for row in table.to_pylist():
+        key = (row["customer_id"], row["month"] if "month" in row else row["txn_date"].replace(day=1))
+        out[key] = out.get(key, 0.0) + row[value]
+    return out
+
+
+def test_recent_months_keeps_the_detail_short_and_sums_the_rest_in_the_database(small: Engine) -> None:
+    files = {k: [dict(r) for r in rows] for k, rows in VALID.items()}
+    full = extract_tables(small, until=date(2026, 10, 1))
+    recent = extract_tables(small, until=date(2026, 10, 1), recent_months=0)
+    assert set(recent) == set(full) | {"aum_totals", "payroll_months"}
+    assert set(recent["aum_monthly"].column("month").to_pylist()) == {date(2026, 10, 1)}
+    assert recent["aum_monthly"].num_rows == len(files["aum_monthly"])
+    assert all(d >= date(2026, 10, 1) for d in recent["transactions"].column("txn_date").to_pylist())
+    totals = _sums(recent["aum_totals"], "avg_daily_balance")
+    assert totals == pytest.approx(_sums(full["aum_monthly"], "avg_daily_balance"))
+    assert recent["aum_totals"].num_rows == len(totals)  # one row per customer and month
+    txns = full["transactions"].to_pandas()
+    payroll = txns[(txns["direction"] == "in") & (txns["counterparty_kind"] == "payroll")]
+    expected = _sums(pa.Table.from_pandas(payroll, preserve_index=False), "amount")
+    assert _sums(recent["payroll_months"], "amount") == pytest.approx(expected)
+    assert recent["payroll_months"].schema.field("month").type == pa.date32()
+
+
+def test_the_nightly_month_is_the_same_from_the_short_extract(
+    sim_engine: Engine, sim_settings: Settings
+) -> None:
+    """Tier history, features and alerts of the night's month from ``recent_months`` equal those from
+    the whole history (the nightly extracts the short way)."""
+    from wealthcrm.alerts.rules import evaluate_rules
+    from wealthcrm.analytics.features import build_features
+    from wealthcrm.analytics.lifecycle import assign_stages
+    from wealthcrm.analytics.nightly import recent_months
+    from wealthcrm.analytics.tiering import tier_history
+
+    def night(tables: dict[str, pa.Table]) -> tuple[object, ...]:
+        history = tier_history(tables, sim_settings)
+        history = history.merge(assign_stages(history, tables, sim_settings), on=["customer_id", "month"])
+        features = build_features(tables, settings=sim_settings, months=[SIM_END], history=history)
+        alerts = evaluate_rules(tables, history, SIM_END, sim_settings)
+        return history, features, alerts
+
+    long_h, long_f, long_a = night(extract_tables(sim_engine, until=SIM_END))
+    short_tables = extract_tables(sim_engine, until=SIM_END, recent_months=recent_months(sim_settings))
+    assert (
+        short_tables["transactions"].num_rows
+        < 0.5 * extract_tables(sim_engine, until=SIM_END)["transactions"].num_rows
+    )
+    short_h, short_f, short_a = night(short_tables)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(short_h, long_h, check_exact=False, rtol=1e-12)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(short_f, long_f, check_exact=False, rtol=1e-9)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(short_a, long_a)  # type: ignore[arg-type]
+    assert len(long_a) > 0 and (long_a["alert_type"] == "payroll_stopped").any()  # type: ignore[index]

@@ -181,18 +181,29 @@ def not_reinvested_alerts(
     return _alerts(p, AlertType.not_reinvested, severity, ["position_id"], cols)
 
 
-def payroll_stopped_alerts(txns: pd.DataFrame, customers: pd.DataFrame, month: date) -> pd.DataFrame:
+def payroll_stopped_alerts(
+    txns: pd.DataFrame, customers: pd.DataFrame, month: date, *, per_month: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Payroll credits in each of the 3 months before month s and none from s on; the alert holds
-    from s until a payroll credit arrives (a condition keyed by s). Medium."""
+    from s until a payroll credit arrives (a condition keyed by s). Medium. ``per_month`` (columns
+    customer_id, month, amount: the extract's ``payroll_months``) replaces reading ``txns`` when the
+    transactions were extracted for recent months only."""
     _, end = _window(month)
-    pay = txns.loc[
-        (txns["direction"] == "in")
-        & (txns["counterparty_kind"] == "payroll")
-        & (pd.to_datetime(txns["txn_date"]) <= end)
-    ]
-    per = (
-        pay.assign(m=_month_no(pay["txn_date"])).groupby(["customer_id", "m"], as_index=False)["amount"].sum()
-    )
+    if per_month is None:
+        pay = txns.loc[
+            (txns["direction"] == "in")
+            & (txns["counterparty_kind"] == "payroll")
+            & (pd.to_datetime(txns["txn_date"]) <= end)
+        ]
+        per = cast(
+            pd.DataFrame,
+            pay.assign(m=_month_no(pay["txn_date"]))
+            .groupby(["customer_id", "m"], as_index=False)["amount"]
+            .sum(),
+        )
+    else:
+        known = per_month.loc[pd.to_datetime(per_month["month"]) <= end]
+        per = known.assign(m=_month_no(known["month"]))[["customer_id", "m", "amount"]]
     per["last"] = per.groupby("customer_id")["m"].transform("max")
     recent = per.loc[per["m"] > per["last"] - PAYROLL_MONTHS]
     f = recent.groupby("customer_id", as_index=False).agg(
@@ -407,7 +418,7 @@ def evaluate_rules(
         large_outflow_alerts(txns, h, month, s),
         other_bank_alerts(txns, h, month, s),
         not_reinvested_alerts(positions, txns, month, s),
-        payroll_stopped_alerts(txns, customers, month),
+        payroll_stopped_alerts(txns, customers, month, per_month=_pandas(tables, "payroll_months")),
         watch_alerts(h, month, s),
         near_threshold_alerts(h, month, s),
         activity_collapse_alerts(h, tables["digital_activity"], month, s),

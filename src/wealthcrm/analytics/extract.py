@@ -31,8 +31,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Numeric, literal_column, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
 
 from wealthcrm.activity.models import DigitalActivity, Transaction
 from wealthcrm.customers.models import Customer
@@ -92,7 +107,11 @@ def _select_sql(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnEl
 
 
 def _unary_plus(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``+column <op> literal`` (SQLite's way to say: do not use an index for this term)."""
+    """``+column <op> literal`` (SQLite's way to say: do not use an index for this term); the terms
+    of an ``OR`` each."""
+    if isinstance(condition, BooleanClauseList):
+        parts = [_unary_plus(c) for c in condition.clauses]
+        return or_(*parts) if condition.operator is operators.or_ else and_(*parts)
     binary: Any = condition
     left = binary.left
     plain = literal_column(f"+{left.table.name}.{left.name}", type_=left.type)
@@ -250,7 +269,11 @@ Query = tuple[Sequence[Any], Sequence[ColumnElement[bool]]]
 def _read(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> pa.Table:
     """SELECT columns WHERE … as an Arrow table typed from the column types, read column-wise: ADBC
     on a large SQLite file, COPY on PostgreSQL, the driver in chunks otherwise. Same schema everywhere."""
-    sql = _select_sql(engine, columns, where)
+    return _read_sql(engine, _select_sql(engine, columns, where), columns)
+
+
+def _read_sql(engine: Engine, sql: str, columns: Sequence[Any]) -> pa.Table:
+    """A query's rows as Arrow, typed from ``columns`` (name and SQL type of each result column)."""
     if (path := _sqlite_file(engine)) and os.path.getsize(path) >= ADBC_MIN_BYTES:
         return _sqlite_arrow(path, sql, columns)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
@@ -291,11 +314,81 @@ def _at_or_after(table: pa.Table, name: str, moment: datetime) -> pa.ChunkedArra
     return pc.fill_null(pc.greater_equal(table.column(name), pa.scalar(moment, pa.timestamp("us"))), False)
 
 
-def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
-    """The contract tables as known at the end of the month containing ``until``."""
+#: ``aum_totals``: month-average AUM summed over asset classes, one row per customer and month.
+AUM_TOTAL_COLUMNS = (
+    Column("customer_id", String()),
+    Column("month", Date()),
+    Column("avg_daily_balance", Float()),
+)
+
+
+def _aum_totals_sql(engine: Engine, first: date) -> str:
+    """AUM per customer and month, summed in the database: a quarter of the rows of ``aum_monthly``.
+    On SQLite the table is its key's B-tree (customer, month, class), so the groups arrive in order
+    and the sum streams; the month filter is ``+month`` for the reason given in :func:`_select_sql`."""
+    if engine.dialect.name == "sqlite":
+        return (
+            "SELECT CAST(customer_id AS TEXT) AS customer_id, CAST(month AS TEXT) AS month, "
+            "CAST(SUM(avg_daily_balance) AS REAL) AS avg_daily_balance FROM aum_monthly "
+            f"WHERE +month <= '{first.isoformat()}' GROUP BY customer_id, month"
+        )
+    return (
+        "SELECT customer_id, month, CAST(SUM(avg_daily_balance) AS DOUBLE PRECISION) AS avg_daily_balance "
+        f"FROM aum_monthly WHERE month <= DATE '{first.isoformat()}' GROUP BY customer_id, month"
+    )
+
+
+#: ``payroll_months``: payroll credits (in, counterparty ``payroll``) summed per customer and month.
+PAYROLL_MONTH_COLUMNS = (
+    Column("customer_id", String()),
+    Column("month", Date()),
+    Column("amount", Float()),
+)
+
+
+def _payroll_months_sql(engine: Engine, last: date) -> str:
+    if engine.dialect.name == "sqlite":
+        month = "substr(txn_date, 1, 7) || '-01'"
+        return (
+            f"SELECT CAST(customer_id AS TEXT) AS customer_id, {month} AS month, "
+            "CAST(SUM(amount) AS REAL) AS amount FROM transactions "
+            "WHERE +direction = 'in' AND +counterparty_kind = 'payroll' "
+            f"AND +txn_date <= '{last.isoformat()}' "
+            f"GROUP BY customer_id, {month}"
+        )
+    month = "CAST(date_trunc('month', txn_date) AS DATE)"
+    return (
+        f"SELECT customer_id, {month} AS month, CAST(SUM(amount) AS DOUBLE PRECISION) AS amount "
+        "FROM transactions WHERE direction = 'in' AND counterparty_kind = 'payroll' "
+        f"AND txn_date <= DATE '{last.isoformat()}' GROUP BY customer_id, {month}"
+    )
+
+
+def months_before(month: date, n: int) -> date:
+    """The first day of the month ``n`` months before ``month``'s."""
+    index = month.year * 12 + month.month - 1 - n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def extract_tables(engine: Engine, *, until: date, recent_months: int | None = None) -> dict[str, pa.Table]:
+    """The contract tables as known at the end of the month containing ``until``.
+
+    ``recent_months`` (the nightly: it needs one month's features and alerts, not every month's)
+    keeps the two largest tables short: ``aum_monthly`` and ``transactions`` from that many months
+    before ``until``'s on. What needs more history comes summed in the database instead: the tier
+    history every month's total AUM (``aum_totals``, :data:`AUM_TOTAL_COLUMNS`), the payroll alert
+    every month's payroll credits, however long ago the last one was (``payroll_months``,
+    :data:`PAYROLL_MONTH_COLUMNS`). At a million customers this halves what the nightly holds.
+    """
     first = until.replace(day=1)
     last = month_end(first)
     next_start = datetime.combine(last + timedelta(days=1), time.min)
+    aum_where: list[ColumnElement[bool]] = [AumMonthly.month <= first]
+    txn_where: list[ColumnElement[bool]] = [Transaction.txn_date <= last]
+    if recent_months is not None:
+        since = months_before(first, recent_months)
+        aum_where.append(AumMonthly.month >= since)
+        txn_where.append(Transaction.txn_date >= since)
 
     interaction_columns: list[Any] = [c for c in Interaction.__table__.c if c.name != "notes"]
     nps_columns = [
@@ -308,8 +401,8 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
     read = _tables(
         engine,
         {
-            "aum_monthly": (list(AumMonthly.__table__.c), [AumMonthly.month <= first]),
-            "transactions": (list(Transaction.__table__.c), [Transaction.txn_date <= last]),
+            "aum_monthly": (list(AumMonthly.__table__.c), aum_where),
+            "transactions": (list(Transaction.__table__.c), txn_where),
             "digital_activity": (list(DigitalActivity.__table__.c), [DigitalActivity.month <= first]),
             "positions": (list(Position.__table__.c), [Position.opened_on <= last]),
             "interactions": (interaction_columns, [Interaction.occurred_at < next_start]),
@@ -344,6 +437,14 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
     requests = _set_where(
         requests, unresolved, {"resolved_at": None, "status": "in_progress", "rating": None}
     )
+    totals = (
+        {
+            "aum_totals": _read_sql(engine, _aum_totals_sql(engine, first), AUM_TOTAL_COLUMNS),
+            "payroll_months": _read_sql(engine, _payroll_months_sql(engine, last), PAYROLL_MONTH_COLUMNS),
+        }
+        if recent_months is not None
+        else {}
+    )
     nps = read["survey_responses"].rename_columns(["response_id", "customer_id", "answered_on", "nps_score"])
     return {
         "customers": customers,
@@ -357,4 +458,5 @@ def extract_tables(engine: Engine, *, until: date) -> dict[str, pa.Table]:
         "service_requests": requests,
         #: one row per survey response: its Net Promoter answer
         "survey_responses": nps,
+        **totals,
     }

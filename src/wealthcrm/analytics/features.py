@@ -106,21 +106,26 @@ def _ratio(num: str, den: str) -> str:
     return f"CASE WHEN {den} > 0 THEN ({num}) / {den} END"
 
 
+#: How many months before a month its features read (the longest window: ``aum_chg_6m``).
+LOOKBACK_MONTHS = 6
+
+
 def feature_sql(*, reinvest_days: int, months: Iterable[int] | None = None) -> str:
     """The one statement computing every feature, over tables ``tier_history`` (customer_id, month,
     aum, tier_rank, tier_min, watch, months_below) and the extracted contract tables.
 
-    ``months`` (month numbers, see :func:`month_no`) computes the rows of those months only — the
-    nightly needs one. The windows then read the 6 months before the earliest of them (the longest
-    frame: ``aum_6``), and the months since the last contact come from the contacts themselves,
-    counted from the customer's first month in the history, instead of a running window over every
-    month. That equals the full computation when each customer's months in ``tier_history`` are
-    consecutive, as :func:`~wealthcrm.analytics.tiering.tier_history` makes them (checked by
-    :func:`build_features`, which otherwise computes every month and keeps the wanted ones).
+    ``months`` (month numbers, see :func:`month_no`) computes the rows of those months only — the nightly
+    needs one. The windows then read the 6 months before the earliest of them (the longest frame:
+    ``aum_6``; :data:`LOOKBACK_MONTHS`), and the months since the last contact come from the contacts
+    themselves, counted from the customer's first month in the history (table ``history_start``:
+    customer_id, first_no), instead of a running window over every month. That equals the full computation
+    when each customer's months in ``tier_history`` are consecutive, as
+    :func:`~wealthcrm.analytics.tiering.tier_history` makes them (checked by :func:`build_features`, which
+    otherwise computes every month and keeps the wanted ones).
     """
     wanted = sorted({int(m) for m in months}) if months is not None else None
     only = "" if wanted is None else f" WHERE month_no IN ({', '.join(map(str, wanted)) or 'NULL'})"
-    since = "" if not wanted else f" WHERE month_no >= {wanted[0] - 6}"
+    since = "" if not wanted else f" WHERE month_no >= {wanted[0] - LOOKBACK_MONTHS}"
     last3, prev3 = _over("2 PRECEDING AND CURRENT ROW"), _over("5 PRECEDING AND 3 PRECEDING")
     last6 = _over("5 PRECEDING AND CURRENT ROW")
     upto = _over("UNBOUNDED PRECEDING AND CURRENT ROW")
@@ -138,8 +143,7 @@ def feature_sql(*, reinvest_days: int, months: Iterable[int] | None = None) -> s
       MAX(CASE WHEN c.outcome IN {reached} THEN c.month_no END) AS last_reached_no,
       MAX(c.month_no) AS last_contact_no
     FROM target g
-    JOIN (SELECT customer_id, MIN(month_no) AS first_no FROM grid GROUP BY customer_id) f
-      ON f.customer_id = g.customer_id
+    JOIN history_start f ON f.customer_id = g.customer_id
     JOIN rm_contacts c ON c.customer_id = g.customer_id AND c.month_no BETWEEN f.first_no AND g.month_no
     GROUP BY g.customer_id, g.month_no
   ) r ON r.customer_id = w.customer_id AND r.month_no = w.month_no"""
@@ -424,13 +428,14 @@ def _encode(table: pa.Table, codes: pa.Array) -> pa.Table:
     return table.set_column(index, "customer_id", pc.index_in(column, value_set=codes))
 
 
-def _consecutive(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every customer's months in the registered tier history follow each other without a gap."""
-    gaps = con.sql(
-        f"SELECT COUNT(*) FROM (SELECT customer_id, {month_no('month')} AS m FROM tier_history) h "
-        "GROUP BY customer_id HAVING COUNT(*) <> MAX(m) - MIN(m) + 1 LIMIT 1"
-    ).fetchall()
-    return not gaps
+def _history_span(history: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """(each customer's first month number in the tier history — table ``history_start`` —, whether
+    every customer's months follow each other without a gap)."""
+    month = pd.to_datetime(history["month"])
+    number = month.dt.year * 12 + month.dt.month - 1
+    span = number.groupby(history["customer_id"].to_numpy(), sort=False).agg(["min", "max", "size"])
+    start = pd.DataFrame({"customer_id": span.index.astype(str), "first_no": span["min"].to_numpy()})
+    return start, bool((span["max"] - span["min"] + 1 == span["size"]).all())
 
 
 def build_features(
@@ -447,29 +452,34 @@ def build_features(
     """
     if history is None:
         history = tier_history(tables, settings)
-    grid = _history_arrow(history, settings)
-    codes = _customer_codes(grid, tables["customers"])
     numbers = None
+    start, consecutive = _history_span(history)
     if months is not None:
         numbers = sorted({m.year * 12 + m.month - 1 for m in (pd.Timestamp(x) for x in months)})
+        if consecutive:  # the windows read LOOKBACK_MONTHS back: the rest of the history is not needed
+            first = numbers[0] - LOOKBACK_MONTHS
+            month = pd.to_datetime(history["month"])
+            history = history.loc[(month.dt.year * 12 + month.dt.month - 1 >= first).to_numpy()]
+    grid = _history_arrow(history, settings)
+    codes = _customer_codes(grid, tables["customers"])
     con = duckdb.connect()
     try:
         con.execute(f"SET threads TO {min(2, os.cpu_count() or 1)}")
         con.execute("SET preserve_insertion_order = false")  # the rows are sorted below
         con.register("tier_history", _encode(grid, codes))
+        con.register("history_start", _encode(pa.Table.from_pandas(start, preserve_index=False), codes))
         for name in (
             "aum_monthly", "transactions", "digital_activity", "interactions", "staff", "service_requests",
             "survey_responses", "positions", "customers",
         ):  # fmt: skip
             con.register(name, _encode(tables[name], codes))
-        consecutive = numbers is None or _consecutive(con)
         sql = feature_sql(
             reinvest_days=settings.alerts.reinvest_days, months=numbers if consecutive else None
         )
         table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
-    if not consecutive:
+    if numbers is not None and not consecutive:
         table = table.filter(pc.is_in(table.column("month_no"), value_set=pa.array(numbers, pa.int32())))
     # Sorted in Arrow, every feature as float64 (DuckDB's integer sums arrive as decimal128), one
     # numpy array a column (no block consolidation).

@@ -100,6 +100,18 @@ def score_month(
     return scores[SCORE_COLUMNS], version.id
 
 
+#: Months of detail the features of one month read: the 6 before it (``aum_chg_6m``, the previous
+#: 3 months of the trends and ``payroll_stopped``).
+FEATURE_LOOKBACK_MONTHS = 6
+
+
+def recent_months(settings: Settings) -> int:
+    """How many months before the night's month the nightly extracts AUM and transactions for: the
+    features' lookback, or longer when the reinvestment window of the not-reinvested alert (which
+    looks back from a deadline in this month to the maturity day) reaches further."""
+    return max(FEATURE_LOOKBACK_MONTHS, -(-settings.alerts.reinvest_days // 28) + 1)
+
+
 def run_nightly(
     engine: Engine, *, month: date | None = None, settings: Settings, progress: Progress | None = None
 ) -> NightlyResult:
@@ -121,7 +133,7 @@ def run_nightly(
             result.stages[name] = time.perf_counter() - t0
 
         with stage("extract"):
-            tables = extract_tables(engine, until=month)
+            tables = extract_tables(engine, until=month, recent_months=recent_months(settings))
         with stage("tiers"):
             history = tier_history(tables, settings)
             if not (history["month"] == target).any():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wealthcrm.config import Settings
 from wealthcrm.tiers.matrix import (
@@ -28,27 +29,47 @@ EVENT_NAMES = np.array(["downgrade", None, "upgrade"], dtype=object)
 assert (EVENT_DOWNGRADE, EVENT_UPGRADE) == (-1, 1)
 
 
+def month_index(months: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Months since year 0 (``year * 12 + month - 1``) of a date column, as int64, in Arrow."""
+    year = pc.year(months).to_numpy(zero_copy_only=False)
+    return np.asarray(year * 12 + pc.month(months).to_numpy(zero_copy_only=False) - 1, dtype=np.int64)
+
+
+def customer_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct ids as an object array, the code of each row into them), computed in Arrow:
+    no Python string per row, which at a million customers × 24 months × asset classes is most of the
+    memory this stage would need."""
+    ids = pc.unique(column)
+    ids = ids.take(pc.sort_indices(ids))
+    codes = pc.index_in(column, value_set=ids).to_numpy(zero_copy_only=False)
+    return np.asarray(ids.to_pylist(), dtype=object), np.asarray(codes, dtype=np.int64)
+
+
 def aum_matrix(aum_monthly: pa.Table) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
     """(customer ids, customers × months array of total month-average AUM, months)."""
-    frame = aum_monthly.select(["customer_id", "month", "avg_daily_balance"]).to_pandas()
-    frame["month"] = pd.to_datetime(frame["month"])
-    cust_codes, ids = pd.factorize(frame["customer_id"], sort=True)
-    first, last = frame["month"].min(), frame["month"].max()
-    months = pd.date_range(first, last, freq="MS")
-    month_codes = (frame["month"].dt.year - first.year) * 12 + (frame["month"].dt.month - first.month)
-    cells = (cust_codes, month_codes.to_numpy())
-    matrix = np.zeros((len(ids), len(months)))
-    np.add.at(matrix, cells, frame["avg_daily_balance"].to_numpy())  # sum over asset classes
-    present = np.zeros(matrix.shape, dtype=bool)
-    present[cells] = True
+    ids, cust_codes = customer_codes(aum_monthly["customer_id"])
+    month_codes = month_index(aum_monthly["month"])
+    if len(month_codes) == 0:
+        return ids, np.zeros((0, 0)), pd.DatetimeIndex([])
+    first_no = int(month_codes.min())
+    n_months = int(month_codes.max()) - first_no + 1
+    months = pd.date_range(pd.Timestamp(first_no // 12, first_no % 12 + 1, 1), periods=n_months, freq="MS")
+    # One flat cell number per row; bincount sums the asset classes of a cell (np.add.at is far slower).
+    cells = cust_codes * n_months + (month_codes - first_no)
+    del cust_codes, month_codes
+    size = len(ids) * n_months
+    balance = aum_monthly["avg_daily_balance"].to_numpy()
+    matrix = np.bincount(cells, weights=balance, minlength=size).reshape(len(ids), n_months)
+    present = (np.bincount(cells, minlength=size) > 0).reshape(matrix.shape)
     matrix[~present] = np.nan  # no rows: not yet a customer (before the first month) or AUM 0 (after)
-    return np.asarray(ids, dtype=object), matrix, months
+    return ids, matrix, months
 
 
 def tier_history(tables: dict[str, pa.Table], settings: Settings) -> pd.DataFrame:
     """Columns: customer_id, month (Timestamp, first day), aum, tier, tier_met, watch, months_below,
     tier_event (upgrade/downgrade/None), customer_loss (bool), asset_loss_amount (float or NaN)."""
-    ids, aum, months = aum_matrix(tables["aum_monthly"])
+    # the nightly's extract sums AUM per customer and month in the database (``aum_totals``)
+    ids, aum, months = aum_matrix(tables.get("aum_totals", tables["aum_monthly"]))
     tiers = tier_matrix(aum, settings.tiers)
     customers = tables["customers"].select(["customer_id", "closed_on"]).to_pandas().set_index("customer_id")
     closed_on = pd.to_datetime(customers["closed_on"].reindex(ids))
