@@ -236,6 +236,18 @@ def _active(customers: pd.DataFrame, month: date) -> pd.Index:
 
 
 # ---- tier history and activity ---------------------------------------------------------------------
+def _by_customer_month(history: pd.DataFrame) -> pd.DataFrame:
+    """The history sorted by customer and month, with a fresh index; not sorted again when it already
+    is (the nightly's is: sorting a million customers' 24 months would copy every column)."""
+    ids = history["customer_id"]
+    same = (ids == ids.shift()).to_numpy()
+    step = pd.to_datetime(history["month"]).diff().to_numpy()
+    ordered = ids.is_monotonic_increasing and bool(np.all(~same[1:] | (step[1:] > np.timedelta64(0))))
+    if ordered:
+        return history.reset_index(drop=True)
+    return history.sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)
+
+
 def _run_start(h: pd.DataFrame, flag: pd.Series) -> pd.Series:
     """For each flagged row of a history sorted by customer and month, the month its run began."""
     run = (~flag).astype("int64").groupby(h["customer_id"], sort=False).cumsum()
@@ -260,7 +272,14 @@ def near_threshold_alerts(history: pd.DataFrame, month: date, s: Settings) -> pd
     """AUM at or above the effective tier's threshold (not mass) but within
     ``alerts.near_threshold_margin`` of it, and below last month's AUM; keyed by tier and the month
     the run of such months began. Medium."""
-    h = history.sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)
+    # only customers whose month qualifies but for the fall can be flagged: their histories alone
+    # decide the run (a fraction of the branch's customer-months)
+    start, _ = _window(month)
+    now = history.loc[history["month"] == start]
+    level = now["tier"].map({t.value: s.tiers.threshold(t) for t in Tier}).astype("float64")
+    near = (level > 0) & (now["aum"] >= level) & (now["aum"] < level * (1 + s.alerts.near_threshold_margin))
+    history = history.loc[history["customer_id"].isin(now.loc[near, "customer_id"])]
+    h = _by_customer_month(history)
     threshold = h["tier"].map({t.value: s.tiers.threshold(t) for t in Tier}).astype("float64")
     falling = h["aum"] < h.groupby("customer_id", sort=False)["aum"].shift(1)
     flag = (
@@ -284,6 +303,8 @@ def activity_collapse_alerts(
     3-month average (see :func:`~wealthcrm.analytics.lifecycle.activity_collapse`); keyed by the month
     the collapse began. Medium."""
     a = activity_collapse(history, digital_activity, s)
+    now = a.loc[a["collapsed"] & (a["month"] == _window(month)[0]), "customer_id"]
+    a = a.loc[a["customer_id"].isin(now)].reset_index(drop=True)  # the runs of this month's collapses
     a["since"] = _run_start(a, a["collapsed"]).map(_ym, na_action="ignore")
     a = a.loc[a["collapsed"] & (a["month"] == _window(month)[0])]
     return _alerts(
@@ -404,8 +425,11 @@ def evaluate_rules(
 ) -> pd.DataFrame:
     """Candidate alerts of ``month`` (columns :data:`CANDIDATE_COLUMNS`), sorted by dedupe key."""
     _, end = _window(month)
-    h = history.assign(month=pd.to_datetime(history["month"]))
-    h = h.loc[h["month"] <= end].sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)
+    months = pd.to_datetime(history["month"])
+    known = (months <= end).to_numpy()
+    h = _by_customer_month(
+        history.assign(month=months) if known.all() else history.loc[known].assign(month=months)
+    )
     customers = tables["customers"].to_pandas()
     customers = customers.loc[pd.to_datetime(customers["onboarded_on"]) <= end]
     txns = tables["transactions"].to_pandas()

@@ -31,12 +31,15 @@ Comparisons with ``L`` months earlier need that month in the history (else they 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from wealthcrm.analytics.tiering import month_index
 from wealthcrm.config import Settings
 from wealthcrm.vocab import TIER_ORDER, Stage
 
@@ -44,46 +47,137 @@ ACTIVITY_BASELINE_MONTHS = 3
 _RANK = {t.value: i for i, t in enumerate(TIER_ORDER)}
 
 
-def _sorted(history: pd.DataFrame) -> pd.DataFrame:
-    out = history.sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)
+class _Runs:
+    """Rows sorted by some keys, cut into runs of equal keys; shifts, sums and fills within a run as
+    plain numpy on whole columns. At a million customers × 24 months a pandas ``groupby`` on the text
+    ids (hashing them again for every operation, and copying the frame to sort it) needed several
+    GiB more than these arrays."""
+
+    def __init__(self, *keys: np.ndarray) -> None:
+        n = len(keys[0]) if keys else 0
+        self.n = n
+        start = np.zeros(n, dtype=bool)
+        if n:
+            start[0] = True
+            for key in keys:
+                start[1:] |= key[1:] != key[:-1]
+        self.start = start
+        #: index of the first row of each row's run
+        self.first = np.maximum.accumulate(np.where(start, np.arange(n), 0)) if n else np.zeros(0, np.int64)
+        self.position = np.arange(n) - self.first
+
+    def shift(self, values: np.ndarray, k: int) -> np.ndarray:
+        """The value ``k`` rows earlier in the run (NaN where there is none)."""
+        out = np.full(self.n, np.nan)
+        if 0 < k < self.n:
+            out[k:] = values[:-k]
+        out[self.position < k] = np.nan
+        return out
+
+    def cumsum(self, values: np.ndarray) -> np.ndarray:
+        total = np.cumsum(values)
+        return np.asarray(total - (total - values)[self.first])
+
+    def ffill(self, values: np.ndarray) -> np.ndarray:
+        """The last non-NaN value in the run up to each row (NaN where none yet)."""
+        last = np.maximum.accumulate(np.where(np.isnan(values), -1, np.arange(self.n))) if self.n else values
+        seen = last >= self.first
+        return np.where(seen, values[np.maximum(last, 0)], np.nan)
+
+    def ever(self, flags: np.ndarray) -> np.ndarray:
+        """Whether ``flags`` held at this row or earlier in the run."""
+        if not self.n:
+            return flags.copy()
+        last = np.maximum.accumulate(np.where(flags, np.arange(self.n), -1))
+        return np.asarray(last >= self.first)
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """The history sorted by customer and month, with each row's customer code (into ``ids``, the
+    sorted distinct customer ids) and month number: everything after works on integers."""
+
+    frame: pd.DataFrame
+    codes: np.ndarray
+    ids: pd.Index
+    month_no: np.ndarray
+
+
+def _sorted(history: pd.DataFrame | _Sorted, columns: list[str] | None = None) -> _Sorted:
+    """The history (only ``columns``, customer_id and month first) sorted by customer and month; not
+    copied again when it already is (as :func:`~wealthcrm.analytics.tiering.tier_history` makes it)."""
+    if isinstance(history, _Sorted):
+        return history
+    names = ["customer_id", "month"] + [
+        c for c in (history.columns if columns is None else columns) if c not in ("customer_id", "month")
+    ]
+    out = history[names].reset_index(drop=True)
     out["month"] = pd.to_datetime(out["month"])
-    return out
+    codes, ids = pd.factorize(out["customer_id"], sort=True)
+    month_no = _month_no(out["month"]).to_numpy(dtype=np.int64)
+    step, month_step = np.diff(codes), np.diff(month_no)
+    if not np.all((step > 0) | ((step == 0) & (month_step > 0))):
+        order = np.lexsort((month_no, codes))
+        out = out.take(order).reset_index(drop=True)
+        codes, month_no = codes[order], month_no[order]
+    return _Sorted(out, codes.astype(np.int64), pd.Index(ids), month_no)
 
 
 def _month_no(months: pd.Series) -> pd.Series:
     return cast(pd.Series, months.dt.year * 12 + months.dt.month)
 
 
-def activity_collapse(history: pd.DataFrame, digital_activity: pa.Table, settings: Settings) -> pd.DataFrame:
+def _row_of(h: _Sorted, table: pa.Table) -> np.ndarray:
+    """For each row of ``table`` (customer_id, month), the row of the sorted history holding that
+    customer-month, or -1: a binary search on a customer-code × month key, which the sort order makes
+    ascending; the codes are found in Arrow, without a Python string per row."""
+    if not table.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    ids = pc.cast(table["customer_id"], pa.string())
+    other = pc.index_in(ids, value_set=pa.array(h.ids.to_numpy(), pa.string()))
+    other_codes = other.to_numpy(zero_copy_only=False)
+    missing = np.isnan(other_codes) if other_codes.dtype.kind == "f" else np.zeros(len(other_codes), bool)
+    codes = np.where(missing, -1, np.nan_to_num(other_codes)).astype(np.int64)
+    wanted = codes * 100_000 + month_index(table["month"]) + 1
+    key = h.codes * 100_000 + h.month_no
+    if not len(key):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    return np.where((codes >= 0) & (key[rows] == wanted), rows, -1)
+
+
+def activity_collapse(
+    history: pd.DataFrame | _Sorted, digital_activity: pa.Table, settings: Settings
+) -> pd.DataFrame:
     """Per history row (same order as ``history`` sorted by customer and month): ``activity`` (logins
     + digital transactions), ``baseline`` (mean of the 3 previous months) and ``collapsed``."""
-    h = _sorted(history)[["customer_id", "month"]]
-    da = digital_activity.select(["customer_id", "month", "logins", "digital_txn_count"]).to_pandas()
-    da["month"] = pd.to_datetime(da["month"])
-    da["activity"] = da["logins"].astype("float64") + da["digital_txn_count"].astype("float64")
-    reported = set(da["month"].unique())
-    h = h.merge(da[["customer_id", "month", "activity"]], on=["customer_id", "month"], how="left")
-    known = h["month"].isin(reported)
-    h["activity"] = h["activity"].where(~known | h["activity"].notna(), 0.0)  # no row: no activity
-    grouped = h.groupby("customer_id", sort=False)["activity"]
-    prev = pd.concat([grouped.shift(k) for k in range(1, ACTIVITY_BASELINE_MONTHS + 1)], axis=1)
-    # shift() reads the previous row; the history is contiguous per customer, so that is the month before
-    h["baseline"] = prev.mean(axis=1, skipna=False)
+    h = _sorted(history, [])
+    da = digital_activity.select(["customer_id", "month", "logins", "digital_txn_count"])
+    rows = _row_of(h, da)
+    activity = np.full(len(h.codes), np.nan)
+    hit = rows >= 0
+    counts = pc.add(pc.cast(da["logins"], pa.float64()), pc.cast(da["digital_txn_count"], pa.float64()))
+    activity[rows[hit]] = counts.to_numpy(zero_copy_only=False)[hit]
+    reported = np.unique(month_index(da["month"]) + 1) if da.num_rows else np.zeros(0, np.int64)
+    known = np.isin(h.month_no, reported)
+    activity = np.where(known & np.isnan(activity), 0.0, activity)  # a reported month without a row: none
+    runs = _Runs(h.codes)
+    baseline = sum(runs.shift(activity, k) for k in range(1, ACTIVITY_BASELINE_MONTHS + 1))
+    baseline = np.asarray(baseline) / ACTIVITY_BASELINE_MONTHS
     ratio = settings.alerts.activity_collapse_ratio
-    h["collapsed"] = (
-        h["activity"].notna() & (h["baseline"] > 0) & (h["activity"] < ratio * h["baseline"])
-    ).fillna(False)
-    return h
+    with np.errstate(invalid="ignore"):
+        collapsed = ~np.isnan(activity) & (baseline > 0) & (activity < ratio * baseline)
+    return h.frame[["customer_id", "month"]].assign(activity=activity, baseline=baseline, collapsed=collapsed)
 
 
-def product_counts(history: pd.DataFrame, positions: pa.Table) -> pd.Series:
+def product_counts(history: pd.DataFrame | _Sorted, positions: pa.Table) -> pd.Series:
     """Distinct products held at each history row's month end (aligned with the sorted history)."""
-    h = _sorted(history)[["customer_id", "month"]]
+    h = _sorted(history, [])
     pos = positions.select(["customer_id", "product_code", "opened_on", "closed_on"]).to_pandas()
-    if pos.empty or h.empty:
-        return pd.Series(np.zeros(len(h), dtype=np.int64))
-    first = int(_month_no(h["month"]).min())
-    n_months = int(_month_no(h["month"]).max()) - first + 1
+    if pos.empty or not len(h.codes):
+        return pd.Series(np.zeros(len(h.codes), dtype=np.int64))
+    first = int(h.month_no.min())
+    n_months = int(h.month_no.max()) - first + 1
     opened = _month_no(pd.to_datetime(pos["opened_on"])) - first
     # held at the end of month k when opened on or before it and not closed on or before it
     closed = _month_no(pd.to_datetime(pos["closed_on"])) - first
@@ -91,16 +185,19 @@ def product_counts(history: pd.DataFrame, positions: pa.Table) -> pd.Series:
     stop = closed.fillna(n_months).clip(upper=n_months).to_numpy(dtype=np.int64)
     live = start < stop
     keys = pd.MultiIndex.from_frame(pos.loc[live, ["customer_id", "product_code"]])
-    codes, uniques = keys.factorize()
-    diff = np.zeros((len(uniques), n_months + 1), dtype=np.int64)
+    codes, uniques = keys.factorize(sort=True)  # sorted: a customer's products sit together
+    # +1 in the month a holding starts, -1 in the month it stops, per customer × product; int16 and
+    # bool keep this customers × products × months matrix small at a million customers
+    diff = np.zeros((len(uniques), n_months + 1), dtype=np.int16)
     np.add.at(diff, (codes, start[live]), 1)
     np.add.at(diff, (codes, stop[live]), -1)
-    held = np.cumsum(diff, axis=1)[:, :n_months] > 0
+    held = np.cumsum(diff, axis=1, dtype=np.int16)[:, :n_months] > 0
+    del diff
     cust_codes, cust_ids = pd.factorize(cast(pd.MultiIndex, uniques).get_level_values(0))
-    per_cust = np.zeros((len(cust_ids), n_months), dtype=np.int64)
-    np.add.at(per_cust, cust_codes, held.astype(np.int64))
-    row = pd.Index(cust_ids).get_indexer(h["customer_id"])
-    col = (_month_no(h["month"]) - first).to_numpy(dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, cust_codes[1:] != cust_codes[:-1]])
+    per_cust = np.add.reduceat(held, starts, axis=0, dtype=np.int16)
+    row = pd.Index(cust_ids).get_indexer(h.ids)[h.codes]  # each history id's row in per_cust
+    col = h.month_no - first
     counts = np.where(row >= 0, per_cust[np.maximum(row, 0), col], 0)
     return pd.Series(counts, dtype=np.int64)
 
@@ -108,50 +205,60 @@ def product_counts(history: pd.DataFrame, positions: pa.Table) -> pd.Series:
 def assign_stages(history: pd.DataFrame, tables: dict[str, pa.Table], settings: Settings) -> pd.DataFrame:
     """Columns: customer_id, month, stage (a :class:`~wealthcrm.vocab.Stage` value); see the module
     docstring for the rules. Rows are sorted by customer and month."""
-    h = _sorted(history)
-    cust = h["customer_id"]
-    by = h.groupby(cust, sort=False)
+    sorted_history = _sorted(history, ["aum", "tier", "watch", "tier_event", "customer_loss"])
+    h, codes = sorted_history.frame, sorted_history.codes
+    by = _Runs(codes)
     look = settings.lifecycle.declining_lookback_months
     onboarding_n = settings.lifecycle.onboarding_months
-    month_no = _month_no(h["month"])
+    month_no = sorted_history.month_no
     floor = settings.churn.customer_loss_min_tier.rank
-    rank = h["tier"].map(_RANK).astype("int64")
+    rank = h["tier"].map(_RANK).to_numpy(dtype=np.int64)
+    aum = h["aum"].to_numpy(dtype="float64")
 
     customers = tables["customers"].select(["customer_id", "onboarded_on", "closed_on"]).to_pandas()
-    customers = customers.set_index("customer_id")
-    closed_month = _month_no(pd.to_datetime(cust.map(customers["closed_on"])))
-    onboarded_month = _month_no(pd.to_datetime(cust.map(customers["onboarded_on"])))
+    at = pd.Index(customers["customer_id"]).get_indexer(sorted_history.ids)[codes]
+    known = at >= 0
 
-    # churned: inside a loss episode (from the loss until the tier is back at the floor)
-    loss = h["customer_loss"].astype(bool)
-    episode = loss.astype("int64").groupby(cust, sort=False).cumsum()
-    back_now = (rank >= floor) & ~loss
-    back = back_now.groupby([cust, episode], sort=False).cummax() & (episode > 0)
-    churned = ((episode > 0) & ~back) | (h["aum"] <= settings.churn.zero_aum_max)
-    churned |= closed_month.eq(month_no).fillna(False)
+    def customer_month(column: str) -> np.ndarray:
+        values = _month_no(pd.to_datetime(customers[column])).to_numpy(dtype="float64")
+        return (
+            np.where(known, values[np.maximum(at, 0)], np.nan) if len(values) else np.full(len(codes), np.nan)
+        )
 
-    # declining
-    aum_before = by["aum"].shift(look)
-    has_before = aum_before.notna() & (aum_before > 0)
-    dropped = has_before & (h["aum"] <= (1 - settings.lifecycle.declining_drop) * aum_before)
-    collapsed = activity_collapse(h, tables["digital_activity"], settings)["collapsed"]
-    declining = h["watch"].astype(bool) | dropped | collapsed.to_numpy()
+    closed_month, onboarded_month = customer_month("closed_on"), customer_month("onboarded_on")
 
-    # won_back: months since the first month back in the episode
-    regain = month_no.where(back).groupby([cust, episode], sort=False).transform("min")
+    loss = h["customer_loss"].to_numpy(dtype=bool)
+    episode = by.cumsum(loss.astype(np.int64))
+    in_episode = _Runs(codes, episode)
+    back = in_episode.ever((rank >= floor) & ~loss) & (episode > 0)
+    churned = ((episode > 0) & ~back) | (aum <= settings.churn.zero_aum_max) | (closed_month == month_no)
+
+    aum_before = by.shift(aum, look)
+    has_before = ~np.isnan(aum_before) & (np.nan_to_num(aum_before) > 0)
+    with np.errstate(invalid="ignore"):
+        dropped = has_before & (aum <= (1 - settings.lifecycle.declining_drop) * aum_before)
+        rose = has_before & (aum >= (1 + settings.lifecycle.growing_rise) * aum_before)
+    collapsed = activity_collapse(sorted_history, tables["digital_activity"], settings)[
+        "collapsed"
+    ].to_numpy()
+    declining = h["watch"].to_numpy(dtype=bool) | dropped | collapsed
+
+    # the month back at the floor: the first row of the episode with ``back`` (it stays true after)
+    first_back = back & ~(in_episode.shift(back.astype("float64"), 1) == 1.0)
+    regain = in_episode.ffill(np.where(first_back, month_no, np.nan))
     won_back = back & ((month_no - regain) < onboarding_n)
 
-    # onboarding: since the later of onboarding and the last upgrade, no downgrade since
-    upgrade_at = month_no.where(h["tier_event"] == "upgrade").groupby(cust, sort=False).ffill()
-    downgrade_at = month_no.where(h["tier_event"] == "downgrade").groupby(cust, sort=False).ffill()
-    entered = pd.concat([upgrade_at, onboarded_month], axis=1).max(axis=1)
-    onboarding = ((month_no - entered) < onboarding_n) & ~(downgrade_at >= entered).fillna(False)
+    event = h["tier_event"].to_numpy(dtype=object)
+    upgrade_at = by.ffill(np.where(event == "upgrade", month_no, np.nan).astype("float64"))
+    downgrade_at = by.ffill(np.where(event == "downgrade", month_no, np.nan).astype("float64"))
+    entered = np.fmax(upgrade_at, onboarded_month)
+    with np.errstate(invalid="ignore"):
+        onboarding = ((month_no - entered) < onboarding_n) & ~(downgrade_at >= entered)
 
-    # growing
-    rose = has_before & (h["aum"] >= (1 + settings.lifecycle.growing_rise) * aum_before)
-    products = product_counts(h, tables["positions"])
-    products_before = products.groupby(cust, sort=False).shift(look)
-    growing = rose | (products_before.notna() & (products > products_before))
+    products = product_counts(sorted_history, tables["positions"]).to_numpy(dtype="float64")
+    products_before = by.shift(products, look)
+    with np.errstate(invalid="ignore"):
+        growing = rose | (~np.isnan(products_before) & (products > products_before))
 
     conditions = [churned, declining, won_back, onboarding, growing]
     choices = [Stage.churned, Stage.declining, Stage.won_back, Stage.onboarding, Stage.growing]
@@ -160,4 +267,4 @@ def assign_stages(history: pd.DataFrame, tables: dict[str, pa.Table], settings: 
         [s.value for s in choices],
         default=Stage.mature.value,
     )
-    return pd.DataFrame({"customer_id": cust, "month": h["month"], "stage": stage})
+    return pd.DataFrame({"customer_id": h["customer_id"], "month": h["month"], "stage": stage})
