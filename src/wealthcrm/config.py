@@ -154,6 +154,12 @@ class TaskSettings(_Section):
     survey_days: int = Field(
         90, ge=1, le=365, description="Survey recovery task: a detractor NPS answer within the last N days."
     )
+    cadence_max_per_rm: int = Field(
+        20,
+        ge=0,
+        le=10_000,
+        description="Contact-due tasks: at most N open per RM, most valuable customers first (0: no cap).",
+    )
 
 
 class AlertSettings(_Section):
@@ -517,6 +523,60 @@ class AppointmentSettings(_Section):
         return int(getattr(self, f"{service}_capacity"))
 
 
+class SurveySettings(_Section):
+    """Survey distribution: the public answer form's rate limits (per client address and per token)."""
+
+    form_ip_requests: int = Field(
+        60,
+        ge=1,
+        le=100_000,
+        description="Public survey form: at most this many requests per client address per window (429).",
+    )
+    form_token_requests: int = Field(
+        20, ge=1, le=10_000, description="Public survey form: at most this many requests per link per window."
+    )
+    form_window_seconds: int = Field(
+        600, ge=1, le=86_400, description="The public survey form's rate-limit window (seconds)."
+    )
+
+
+class WorkloadSettings(_Section):
+    """Customers per RM: the most of each tier one RM looks after (the rebalancing proposal's capacity)."""
+
+    mass_target: int = Field(0, ge=0, description="Mass customers per RM (0: no target, never rebalanced).")
+    gold_target: int = Field(200, ge=0, description="Gold customers per RM (0: no target).")
+    sunflower_target: int = Field(80, ge=0, description="Sunflower customers per RM (0: no target).")
+    diamond_target: int = Field(15, ge=0, description="Diamond customers per RM (0: no target).")
+    private_target: int = Field(5, ge=0, description="Private banking customers per RM (0: no target).")
+
+    def target(self, tier: Tier) -> int:
+        """Customers of ``tier`` one RM looks after at most; 0 when the tier has no target."""
+        return int(getattr(self, f"{tier.value}_target"))
+
+
+class ScorecardSettings(_Section):
+    """The RM scorecard (docs/scorecards.md)."""
+
+    window_months: int = Field(
+        12,
+        ge=1,
+        le=36,
+        description="Risk window: customers are followed for up to N months against the churn model's "
+        "expectation; survey answers of the last N months count.",
+    )
+
+
+class CapabilitySettings(_Section):
+    """RM capability records: qualifications, training, competency assessments."""
+
+    qualification_warning_days: int = Field(
+        60, ge=1, le=365, description="A qualification expiring within N days (or expired) raises a task."
+    )
+    gap_max_score: int = Field(
+        2, ge=1, le=4, description="A competency scored at most this (of 5) is a capability gap."
+    )
+
+
 class Settings(BaseSettings):
     """The effective settings of one wealthcrm installation."""
 
@@ -549,6 +609,10 @@ class Settings(BaseSettings):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     entitlements: EntitlementSettings = Field(default_factory=EntitlementSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
+    surveys: SurveySettings = Field(default_factory=SurveySettings)
+    workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
+    scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    capability: CapabilitySettings = Field(default_factory=CapabilitySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -249,6 +249,7 @@ class TaskKind(StrEnum):
     follow_up = "follow_up"  # a follow-up date set when logging an interaction
     handover = "handover"  # a customer reassigned to this RM, with the handover note
     survey_recovery = "survey_recovery"  # a survey detractor
+    qualification_expiry = "qualification_expiry"  # the RM's own qualification expires (a staff task)
     other = "other"
 
 

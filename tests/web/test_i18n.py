@@ -10,15 +10,21 @@ from babel.messages.extract import extract_from_dir
 from wealthcrm.web.i18n import LOCALE_DIR, catalog_files, choose_locale, load_translators
 
 WEB = Path(LOCALE_DIR).parent
+#: packages outside web whose texts are in the catalogs too: the survey report (also written by the CLI)
+TRANSLATED = [WEB, WEB.parent / "surveys"]
 
 
 def marked_messages() -> set[str]:
     """Every ``_("…")`` in the templates and ``_("…")`` / ``N_("…")`` in the web package's Python."""
-    found = extract_from_dir(
-        str(WEB),
-        method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")],
-        keywords={"_": None, "N_": None},
-    )
+    found = [
+        entry
+        for folder in TRANSLATED
+        for entry in extract_from_dir(
+            str(folder),
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")],
+            keywords={"_": None, "N_": None},
+        )
+    ]
     return {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
 
 

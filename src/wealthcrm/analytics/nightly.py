@@ -32,10 +32,12 @@ from wealthcrm.analytics.models import CustomerMonth, NightlyRun
 from wealthcrm.analytics.reasons import explain
 from wealthcrm.analytics.tiering import tier_history
 from wealthcrm.config import Settings
+from wealthcrm.db import refresh_statistics
 from wealthcrm.errors import NotFound
 from wealthcrm.holdings.service import latest_month
 from wealthcrm.ingest.writers import upsert
 from wealthcrm.recommendations.service import generate_nightly as generate_recommendations
+from wealthcrm.scorecards.capability import sync_expiry_tasks
 from wealthcrm.tasks.service import generate as generate_tasks
 
 Progress = Callable[[str], None]
@@ -167,6 +169,9 @@ def run_nightly(
             # Today's task list from tonight's results (counts as rows: tasks_created, tasks_closed…)
             tasks = generate_tasks(session, on=date.today(), settings=settings).to_dict()
             result.rows.update({f"tasks_{name}": count for name, count in tasks.items()})
+            # staff tasks: qualifications about to expire (the RMs' own, not their customers')
+            expiring = sync_expiry_tasks(session, on=date.today(), settings=settings)
+            result.rows["tasks_qualification_expiry"] = expiring.created
             run = NightlyRun(
                 month=month, started_at=started_at, finished_at=datetime.now(UTC).replace(tzinfo=None),
                 model_version_id=result.model_version_id, stages=dict(result.stages), rows=dict(result.rows),
@@ -174,6 +179,10 @@ def run_nightly(
             session.add(run)
             session.flush()
             result.run_id = run.id
+    # committed: refresh the planner's statistics, so the morning's pages find the new rows fast
+    t0 = time.perf_counter()
+    refresh_statistics(engine)
+    result.stages["statistics"] = time.perf_counter() - t0
     return result
 
 

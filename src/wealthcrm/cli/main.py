@@ -15,7 +15,10 @@ from wealthcrm.cli import (
     import_cmd,
     model_cmd,
     nightly_cmd,
+    report_cmd,
+    scorecard_cmd,
     serve_cmd,
+    service_cmd,
     simulate_cmd,
     survey_cmd,
     tiers_cmd,
@@ -72,6 +75,9 @@ nightly_cmd.register(app)
 user_cmd.register(app)
 audit_cmd.register(app)
 survey_cmd.register(app)
+service_cmd.register(app)
+scorecard_cmd.register(app)
+report_cmd.register(app)
 
 
 if __name__ == "__main__":

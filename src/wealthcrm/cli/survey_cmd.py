@@ -74,6 +74,7 @@ def validate(
 
 @survey_app.command("analyze")
 def analyze(
+    ctx: typer.Context,
     answers: Path = typer.Argument(
         ..., help="Answers: CSV, XLSX or Parquet, wide (a column per item) or long (survey_answers)."
     ),
@@ -97,6 +98,15 @@ def analyze(
     ),
     models: bool = typer.Option(True, "--models/--no-models", help="Fit the CFA and the structural model."),
     seed: int = typer.Option(0, "--seed", help="Seed of the parallel analysis's random draws."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write the report as one HTML file (charts included, opens offline)."
+    ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also write the report's tables as an XLSX workbook."
+    ),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of --report and --xlsx: zh_CN or en; default: the settings' locale."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Reliability, validity, descriptives, group differences, NPS, IPA, key drivers and SEM of a survey.
@@ -106,17 +116,24 @@ def analyze(
     oblimin), CFA of the dimensions (CFI, TLI, RMSEA, SRMR, CR, AVE). NPS with its interval,
     importance–performance quadrants, standardised key-driver regression with relative importance,
     dimensions → satisfaction → loyalty model, group tests with effect sizes. Methods: docs/surveys.md.
+    --report writes all of it as a study's results chapter (HTML with charts, with what to do), --xlsx
+    its tables, in --lang.
 
     Example: wealthcrm survey analyze answers.csv --questionnaire bfi.yaml --missing listwise --json
+
+    Example: wealthcrm survey analyze answers.csv -g tier --report survey.html --xlsx survey.xlsx --lang en
     """
+    from wealthcrm.cli.common import state
     from wealthcrm.surveys.analysis import MISSING_RULES
     from wealthcrm.surveys.analysis import analyze as run_analysis
     from wealthcrm.surveys.data import attach_customers, prepare, read_answers
     from wealthcrm.surveys.questionnaire import load_questionnaire, shipped_questionnaire
+    from wealthcrm.surveys.report import parse_locale, write_report
 
     if missing not in MISSING_RULES:
         fail(f"--missing: {missing!r}; use pairwise or listwise")
     try:
+        locale = (parse_locale(lang) if lang else state(ctx).settings.locale) if report or xlsx else None
         q = load_questionnaire(questionnaire) if questionnaire else shipped_questionnaire()
         data = prepare(read_answers(answers), q)
         if customers is not None:
@@ -127,6 +144,15 @@ def analyze(
             )
     except DomainError as exc:
         fail(str(exc))
+    if locale is not None:
+        try:
+            written = write_report(
+                result, q, data=data, groups=group, source=answers.name, locale=locale, html=report, xlsx=xlsx
+            )
+        except OSError as exc:
+            fail(f"cannot write the report: {exc.strerror or exc} ({exc.filename or ''})")
+        for path in written:  # on stderr, so that --json output stays clean
+            err_console.print(f"written: {path}", highlight=False)
     if as_json:
         print_json(result)
         return
@@ -282,3 +308,77 @@ def _print_outcomes(o: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(survey_app, name="survey")
+
+
+# --- importing answers collected elsewhere (issue 6, distribution) ------------------------------------
+
+
+@survey_app.command("import")
+def import_answers(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., help="Answers, wide: customer_id, answered_on, [response_id,] one column per item (CSV/XLSX)."
+    ),
+    questionnaire: Path | None = typer.Option(
+        None,
+        "--questionnaire",
+        "-q",
+        help="Questionnaire YAML; default: the wave's questionnaire, else the shipped branch_default.",
+    ),
+    wave: int | None = typer.Option(
+        None, "--wave", min=1, help="The survey wave the answers belong to: marks its invitations answered."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Store survey answers collected elsewhere (paper, phone), checked like every import: all or nothing.
+
+    Each row is one response: customer_id, answered_on (YYYY-MM-DD) and one column per item id; blank
+    cells are missing answers. A file with any problem is rejected whole (exit status 2) with every
+    problem listed by file, row and column, and nothing stored changes. Importing the same file again
+    changes nothing. Detractors (NPS ≤ alerts.detractor_max_score) get their RM's recovery task.
+
+    Example: wealthcrm survey import paper_answers.xlsx --questionnaire branch_default.yaml --wave 3
+    """
+    from datetime import date
+
+    from wealthcrm.cli.common import state
+    from wealthcrm.cli.import_cmd import EXIT_REJECTED, _report_problems
+    from wealthcrm.db import session_scope, utcnow
+    from wealthcrm.ingest.problems import ImportRejected
+    from wealthcrm.surveys.importer import import_answers as run_import
+    from wealthcrm.surveys.models import SurveyWave
+    from wealthcrm.surveys.questionnaire import Questionnaire, load_questionnaire, shipped_questionnaire
+
+    st = state(ctx)
+    engine = st.ready_engine()
+    try:
+        with session_scope(engine) as session:
+            if questionnaire is not None:
+                q = load_questionnaire(questionnaire)
+            else:
+                found = session.get(SurveyWave, wave) if wave is not None else None
+                q = Questionnaire.model_validate(found.questionnaire) if found else shipped_questionnaire()
+            result = run_import(
+                session,
+                path=file,
+                questionnaire=q,
+                today=date.today(),
+                settings=st.settings,
+                wave_id=wave,
+                now=utcnow(),
+            )
+    except ImportRejected as exc:
+        _report_problems(exc.problems, as_json)
+        raise typer.Exit(EXIT_REJECTED) from None
+    except DomainError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"{result.file}: {result.rows:,} rows; {result.responses:,} new responses "
+        f"({result.answers:,} answers) to {result.questionnaire_id}"
+        + (f", wave {result.wave_id}" if result.wave_id is not None else "")
+        + f"; {result.unchanged:,} already stored; {result.tasks:,} recovery tasks raised",
+        highlight=False,
+    )

@@ -17,13 +17,19 @@ contact, one on 2026-10-30 does not.
 **Risk bands** cut P(loss) at :data:`RISK_BANDS`: ``low`` below 10% (the Today page's at-risk line),
 ``medium`` 10%–30%, ``high`` 30% and above; ``unscored`` has no P(loss) in the month.
 
+**Analysts** see the whole branch pseudonymised (:mod:`.pseudonym`): :func:`search`, :func:`count` and
+:func:`export_rows` need their ``pseudonyms`` (:class:`Forbidden` without), and every row carries the
+pseudonym as customer number and name and no national ID or mobile number. ``q`` then finds a
+customer by their whole pseudonym only, and the order by name is refused (:class:`Invalid`): it would
+sort by what the analyst may not see.
+
 Nothing here commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -37,10 +43,11 @@ from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.audit import service as audit
 from wealthcrm.audit.service import Actor
 from wealthcrm.customers.models import Customer, SavedView
+from wealthcrm.customers.pseudonym import REFUSED, Pseudonymiser, is_pseudonymised
 from wealthcrm.customers.scope import Viewer, scope_filter
 from wealthcrm.customers.service import AT_RISK_MIN_P_LOSS
 from wealthcrm.db import utcnow
-from wealthcrm.errors import Conflict, Invalid, NotFound
+from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.staff.models import Staff
 from wealthcrm.vocab import AlertStatus, Stage, Tier
@@ -326,8 +333,37 @@ def contact_cutoff(on: date, days: int) -> datetime:
     return datetime.combine(on - timedelta(days=days - 1), time.min)
 
 
-def _select(query: BookQuery, *, user: Viewer, month: date | None, on: date) -> tuple[Any, Any]:
-    """The filtered statement (not ordered) and its last-contact column."""
+#: orders an analyst may not use: by the name they do not see (the customer number's order stays, the
+#: stable order of paging: it tells nobody who is who)
+IDENTIFYING_ORDERS = frozenset({BookOrder.name})
+
+
+def _pseudonymous_ids(
+    session: Session, query: BookQuery, *, user: Viewer, pseudonyms: Pseudonymiser | None
+) -> list[str] | None:
+    """For an analyst: the ids ``q`` finds by pseudonym (None: no ``q``); checks the order too.
+
+    Raises :class:`Forbidden` for an analyst without ``pseudonyms``. None for other users.
+    """
+    if not is_pseudonymised(user):
+        return None
+    if pseudonyms is None:
+        raise Forbidden(REFUSED)
+    if query.sort in IDENTIFYING_ORDERS:
+        raise Invalid(f"sort: analysts cannot sort by {query.sort.value} (pseudonymised views)")
+    text = (query.q or "").strip()
+    if not text:
+        return None
+    return pseudonyms.find(text, session.scalars(select(Customer.customer_id).where(scope_filter(user))))
+
+
+def _select(
+    query: BookQuery, *, user: Viewer, month: date | None, on: date, only: list[str] | None = None
+) -> tuple[Any, Any]:
+    """The filtered statement (not ordered) and its last-contact column.
+
+    ``only``: an analyst's search by pseudonym, as the customer ids it found (replaces ``q``).
+    """
     last_contact = _last_contact().label("last_contact_at")
     joined = and_(CustomerMonth.customer_id == Customer.customer_id, CustomerMonth.month == month)
     conditions: list[ColumnElement[bool]] = [scope_filter(user)]
@@ -347,7 +383,10 @@ def _select(query: BookQuery, *, user: Viewer, month: date | None, on: date) -> 
     if query.rm_id:
         conditions.append(Customer.rm_id == query.rm_id)
     text = (query.q or "").strip()
-    if text:
+    if is_pseudonymised(user):
+        if text:  # never by name or real number: by the whole pseudonym (found before, as ids)
+            conditions.append(Customer.customer_id.in_(only or []))
+    elif text:
         conditions.append(
             or_(
                 Customer.customer_id.istartswith(text, autoescape=True),
@@ -422,9 +461,9 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _item(row: Any, on: date) -> BookItem:
+def _item(row: Any, on: date, pseudonyms: Pseudonymiser | None = None) -> BookItem:
     last = _to_datetime(row.last_contact_at)
-    return BookItem(
+    item = BookItem(
         customer_id=row.customer_id,
         name=row.name,
         rm_id=row.rm_id,
@@ -444,6 +483,13 @@ def _item(row: Any, on: date) -> BookItem:
         national_id_masked=row.national_id_masked,
         mobile_masked=row.mobile_masked,
     )
+    return item if pseudonyms is None else pseudonymise(item, pseudonyms)
+
+
+def pseudonymise(item: BookItem, pseudonyms: Pseudonymiser) -> BookItem:
+    """The row as analysts see it: the pseudonym as number and name, no national ID or mobile."""
+    alias = pseudonyms(item.customer_id)
+    return replace(item, customer_id=alias, name=alias, national_id_masked=None, mobile_masked=None)
 
 
 def search(
@@ -455,32 +501,54 @@ def search(
     on: date,
     limit: int = 50,
     offset: int = 0,
+    pseudonyms: Pseudonymiser | None = None,
 ) -> BookResult:
     """One page of ``user``'s book with the results of ``month`` (None before the first nightly run).
 
     Customers without a row for ``month`` are listed with empty results, unless a filter on the
-    month's results (tier, stage, risk band other than ``unscored``, AUM) leaves them out.
+    month's results (tier, stage, risk band other than ``unscored``, AUM) leaves them out. An analyst's
+    rows are pseudonymised with ``pseudonyms`` (required for analysts, unused for everyone else).
     """
-    stmt, last_contact = _select(check(query), user=user, month=month, on=on)
-    total = count(session, user=user, query=query, month=month, on=on)
+    only = _pseudonymous_ids(session, check(query), user=user, pseudonyms=pseudonyms)
+    stmt, last_contact = _select(query, user=user, month=month, on=on, only=only)
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     page = _ordered(stmt, query, last_contact).limit(limit).offset(offset)
-    return BookResult(month, total, [_item(r, on) for r in session.execute(page)])
+    alias = pseudonyms if is_pseudonymised(user) else None
+    return BookResult(month, total, [_item(r, on, alias) for r in session.execute(page)])
 
 
-def count(session: Session, *, user: Viewer, query: BookQuery, month: date | None, on: date) -> int:
+def count(
+    session: Session,
+    *,
+    user: Viewer,
+    query: BookQuery,
+    month: date | None,
+    on: date,
+    pseudonyms: Pseudonymiser | None = None,
+) -> int:
     """How many customers of ``user``'s book ``query`` selects."""
-    stmt, _ = _select(check(query), user=user, month=month, on=on)
+    only = _pseudonymous_ids(session, check(query), user=user, pseudonyms=pseudonyms)
+    stmt, _ = _select(query, user=user, month=month, on=on, only=only)
     return int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
 def export_rows(
-    session: Session, *, user: Viewer, query: BookQuery, month: date | None, on: date, chunk: int = 1000
+    session: Session,
+    *,
+    user: Viewer,
+    query: BookQuery,
+    month: date | None,
+    on: date,
+    chunk: int = 1000,
+    pseudonyms: Pseudonymiser | None = None,
 ) -> Iterator[BookItem]:
     """Every customer ``query`` selects, in the query's order, fetched ``chunk`` rows at a time."""
-    stmt, last_contact = _select(check(query), user=user, month=month, on=on)
+    only = _pseudonymous_ids(session, check(query), user=user, pseudonyms=pseudonyms)
+    stmt, last_contact = _select(query, user=user, month=month, on=on, only=only)
+    alias = pseudonyms if is_pseudonymised(user) else None
     result = session.execute(_ordered(stmt, query, last_contact).execution_options(yield_per=chunk))
     for row in result:
-        yield _item(row, on)
+        yield _item(row, on, alias)
 
 
 #: The columns of the CSV export, in order (docs/workbench.md describes each). Only masked PII.

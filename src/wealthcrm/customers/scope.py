@@ -27,7 +27,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select, true, union
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import Date, DateTime
 
 from wealthcrm.customers.models import AccessGrant, Customer, Delegation
@@ -58,6 +59,10 @@ def _today() -> date:
 
 
 def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
+    return Customer.customer_id.in_(_delegated_ids(staff_id, today))
+
+
+def _delegated_ids(staff_id: str, today: date | None = None) -> Select[str]:
     """Customers delegated to ``staff_id`` today (``starts_on`` to ``ends_on`` inclusive, not revoked).
 
     ``today`` defaults to the date when the query runs (a bound parameter evaluated at execution).
@@ -73,7 +78,7 @@ def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
         Delegation.starts_on <= day,
         Delegation.ends_on >= day,
     )
-    return Customer.customer_id.in_(valid)
+    return valid
 
 
 def _granted(user_id: int) -> ColumnElement[bool]:
@@ -96,12 +101,18 @@ def scope_filter(user: Viewer) -> ColumnElement[bool]:
     staff_id = user.staff_id
     if staff_id is None:
         return false()
+    # One IN over a UNION, not ``rm_id = … OR customer_id IN (delegations)``: an OR across two columns
+    # keeps PostgreSQL from using the rm_id index (a whole-branch scan and hash join per page, 60 ms
+    # at 50,000 customers, instead of the book's few hundred rows looked up by key).
+    book = aliased(Customer, name="book")
     if role is Role.rm:
-        return or_(Customer.rm_id == staff_id, _delegated(staff_id))
+        own = select(book.customer_id).where(book.rm_id == staff_id)
+        return Customer.customer_id.in_(union(own, _delegated_ids(staff_id)))
     if role is Role.team_lead:
         own_team = select(Staff.team_id).where(Staff.staff_id == staff_id).scalar_subquery()
         team_rms = select(Staff.staff_id).where(Staff.team_id == own_team)
-        return or_(Customer.rm_id == staff_id, Customer.rm_id.in_(team_rms), _delegated(staff_id))
+        own = select(book.customer_id).where(or_(book.rm_id == staff_id, book.rm_id.in_(team_rms)))
+        return Customer.customer_id.in_(union(own, _delegated_ids(staff_id)))
     return false()  # any role added later sees nothing until it is given a rule here
 
 

@@ -26,6 +26,7 @@ from wealthcrm.alerts.models import Alert
 from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.audit.access import note_denied
 from wealthcrm.customers.models import Customer
+from wealthcrm.customers.pseudonym import is_pseudonymised, require_identified
 from wealthcrm.customers.scope import Viewer, scope_filter
 from wealthcrm.errors import NotFound
 from wealthcrm.holdings.models import AumMonthly, Position
@@ -139,7 +140,13 @@ class Today:
 
 
 def get_customer(session: Session, *, user: Viewer, customer_id: str) -> Customer:
-    """The customer, if ``user`` may see them; else :class:`NotFound`, the same as for a missing id."""
+    """The customer, if ``user`` may see them; else :class:`NotFound`, the same as for a missing id.
+
+    Analysts see pseudonymised views only: :class:`Forbidden` for any id (:mod:`.pseudonym`), audited.
+    """
+    if is_pseudonymised(user):
+        note_denied(session, user=user, customer_id=customer_id)
+        require_identified(user)
     customer = session.scalar(select(Customer).where(Customer.customer_id == customer_id, scope_filter(user)))
     if customer is None:
         note_denied(session, user=user, customer_id=customer_id)  # audited if it exists (out of scope)
@@ -348,12 +355,9 @@ def today(
     """
     month = month or latest_scored_month(session)
     scope = scope_filter(user)
-    at_risk = and_(
-        CustomerMonth.month == month,
-        CustomerMonth.p_loss >= min_p_loss,
-        CustomerMonth.aum_at_risk.is_not(None),
-        scope,
-    )
+    # (a scored row has both p_loss and aum_at_risk; testing aum_at_risk too made PostgreSQL pick the
+    # month × aum_at_risk index and misjudge its size: a 1 s nested loop instead of key look-ups)
+    at_risk = and_(CustomerMonth.month == month, CustomerMonth.p_loss >= min_p_loss, scope)
     count, total = session.execute(
         select(func.count(), func.coalesce(func.sum(CustomerMonth.aum_at_risk), 0))
         .select_from(CustomerMonth)
@@ -363,7 +367,7 @@ def today(
     stmt = (
         _book_select(month)
         .where(at_risk)
-        .order_by(CustomerMonth.aum_at_risk.desc(), Customer.customer_id)
+        .order_by(CustomerMonth.aum_at_risk.desc().nulls_last(), Customer.customer_id)
         .limit(limit)
     )
     rows = _book_rows(session, stmt) if month is not None else []

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, select
 
 from wealthcrm.config import Settings
-from wealthcrm.db import all_models
+from wealthcrm.db import all_models, refresh_statistics
 from wealthcrm.ingest.contract import FileSpec
 from wealthcrm.ingest.models import ImportRun
 from wealthcrm.ingest.problems import ImportRejected, Problem
@@ -199,5 +199,6 @@ def import_path(
             )
         )
         result.run_id = run.inserted_primary_key[0] if run.inserted_primary_key else None
+    refresh_statistics(engine)  # the planner's statistics, after a bulk load
     result.seconds = time.perf_counter() - started
     return result

@@ -13,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wealthcrm.audit import service as audit
 from wealthcrm.config import Settings
+from wealthcrm.customers.models import Customer
+from wealthcrm.customers.scope import scope_filter
 from wealthcrm.customers.service import get_customer
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.service.calendar import WorkingCalendar
@@ -208,4 +211,17 @@ def customer_appointments(
             .where(Appointment.customer_id == customer_id, Appointment.slot_end > since)
             .order_by(Appointment.slot_start, Appointment.id)
         )
+    )
+
+
+def day_bookings(session: Session, *, user: Staffer, start: datetime, end: datetime) -> list[Any]:
+    """The bookings with a slot starting in [start, end) of the customers in ``user``'s scope, with the
+    customer's name and masked mobile (rows of Appointment, name, mobile_masked), by slot and service."""
+    return list(
+        session.execute(
+            select(Appointment, Customer.name, Customer.mobile_masked)
+            .join(Customer, Customer.customer_id == Appointment.customer_id)
+            .where(Appointment.slot_start >= start, Appointment.slot_start < end, scope_filter(user))
+            .order_by(Appointment.slot_start, Appointment.service, Appointment.id)
+        ).all()
     )

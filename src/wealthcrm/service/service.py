@@ -34,6 +34,7 @@ from wealthcrm.alerts.models import Alert
 from wealthcrm.audit import service as audit
 from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
+from wealthcrm.customers.pseudonym import PSEUDONYMISED_ROLES
 from wealthcrm.customers.scope import WHOLE_BRANCH, visible_customers
 from wealthcrm.customers.service import get_customer
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
@@ -125,7 +126,10 @@ def _check_acting(user: Staffer) -> None:
 
 
 def visible_requests(user: Staffer) -> ColumnElement[bool]:
-    """Requests ``user`` may see: of customers in their scope, and (any role) those assigned to them."""
+    """Requests ``user`` may see: of customers in their scope, and (any role) those assigned to them.
+    None for a pseudonymised role (analysts): a request names its customer; they get the dashboards."""
+    if Role(user.role) in PSEUDONYMISED_ROLES:
+        return false()
     if Role(user.role) in WHOLE_BRANCH:
         return true()
     mine = ServiceRequest.staff_id == user.staff_id if user.staff_id is not None else false()

@@ -16,13 +16,16 @@ The rules (SPEC "Contact cadence", "Early-warning signals"; thresholds in ``sett
   ``alerts.reinvest_days`` with nothing opened since; priority: the principal;
 - ``cadence`` — a *managed* customer (sunflower and up, or a gold prospect: AUM ≥
   ``cadence.gold_prospect_min_aum`` and higher than the month before) whose last meaningful contact
-  (any outcome but ``no_answer``) is the tier's interval ago or more, or who was never contacted;
+  (any outcome but ``no_answer``) is the tier's interval ago or more, or who was never contacted; at
+  most ``tasks.cadence_max_per_rm`` open ones per RM, the most valuable customers first
+  (:func:`cap_cadence`);
 - ``birthday`` — a managed customer's birthday within ``birthday_days`` (due on the day);
 - ``assessment_expiry`` — a managed customer, or one with a maturity task (reinvesting needs a valid
   assessment), whose risk assessment expires within ``assessment_days`` or has expired. This replaces
   the ``risk_assessment_expired`` alert on Today (see :data:`ALERTS_AS_TASKS`);
-- ``service_followup`` — an unresolved complaint, or another request past its due time (the service
-  desk raises the same task when it escalates a breach; a breach it saw stays marked);
+- ``service_followup`` — an unresolved complaint, or another request past its due time, or one whose
+  breach the service desk's escalation already saw (its ``sla_breach`` alert; the desk raises the same
+  task then, and a breach it saw stays marked);
 - ``survey_recovery`` — the customer's latest NPS answer is a detractor (≤ ``alerts.detractor_max_score``)
   given within ``survey_days``.
 
@@ -34,6 +37,7 @@ unscored), so among equally urgent tasks the riskier customers come first.
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -315,6 +319,54 @@ def cadence(c: CustomerFacts, on: date, settings: Settings) -> Candidate | None:
     )
 
 
+def cadence_rank(c: CustomerFacts, on: date) -> tuple[int, float, int, str]:
+    """The order in which overdue contacts take an RM's places (:func:`cap_cadence`): higher tier first
+    (a gold prospect after sunflower), then larger AUM, then longest without contact (never first)."""
+    tier = -Tier(c.tier).rank if c.tier in {t.value for t in Tier} else 0
+    waited = (on - c.last_contact).days if c.last_contact is not None else 10**6
+    return tier, -float(c.aum or 0.0), -waited, c.customer_id
+
+
+def cap_cadence(
+    found: Iterable[Candidate],
+    *,
+    facts: Mapping[str, CustomerFacts],
+    on: date,
+    live: Collection[str],
+    worked: Collection[str],
+    limit: int,
+) -> list[Candidate]:
+    """``found`` with at most ``limit`` cadence tasks per RM (``tasks.cadence_max_per_rm``; 0: no cap).
+
+    An RM whose whole book is overdue (after a holiday, or a first import) would otherwise get one
+    contact task per customer at once. Candidates that already hold an open or snoozed task
+    (identities in ``live``) keep it and take a place; the free places go to new candidates in
+    :func:`cadence_rank` order; the others wait for a later night (nothing is created or closed for
+    them). A candidate worked in its period (source key in ``worked``) is kept and takes no place.
+    """
+    found = list(found)
+    if limit <= 0:
+        return found
+    places: dict[str, int] = {}
+    for cand in found:
+        if cand.kind is TaskKind.cadence and cand.identity in live:
+            places[cand.assignee_id] = places.get(cand.assignee_id, 0) + 1
+    fresh = [
+        cand
+        for cand in found
+        if cand.kind is TaskKind.cadence and cand.identity not in live and cand.source_key not in worked
+    ]
+    fresh.sort(key=lambda cand: cadence_rank(facts[cand.customer_id], on))
+    waiting: set[str] = set()
+    for cand in fresh:
+        taken = places.get(cand.assignee_id, 0)
+        if taken < limit:
+            places[cand.assignee_id] = taken + 1
+        else:
+            waiting.add(cand.source_key)
+    return [cand for cand in found if cand.source_key not in waiting]
+
+
 def birthday(c: CustomerFacts, on: date, settings: Settings) -> Candidate | None:
     if c.birth_date is None or cadence_days(c, settings) is None:
         return None
@@ -362,9 +414,26 @@ def assessment(c: CustomerFacts, on: date, settings: Settings, *, maturing: bool
     )
 
 
+def _breach_seen(c: CustomerFacts) -> set[str]:
+    """Requests whose breach the service desk's escalation already saw: it raised their ``sla_breach``
+    alert (an event alert, open until worked) at the first escalation step."""
+    return {
+        str(a.evidence["request_id"])
+        for a in c.alerts
+        if a.alert_type == AlertType.sla_breach and a.evidence.get("request_id")
+    }
+
+
 def complaints(c: CustomerFacts, on: date) -> list[Candidate]:
-    """A task per unresolved complaint, and per other request past its due time (the service desk's
-    escalation makes the same task, ``service_followup:<request>``, the moment an SLA is breached)."""
+    """A task per unresolved complaint, and per other request past its due time: due before ``on``, or
+    due on ``on`` and already breached in the desk's eyes (its escalation raised the ``sla_breach``
+    alert and the same task, ``service_followup:<request>``, the moment the SLA was breached; a run of
+    the same day must keep that task, not close it)."""
+    seen = _breach_seen(c)
+
+    def late(r: ComplaintFact) -> bool:
+        return r.due_at is not None and r.due_at.date() < on
+
     return [
         Candidate(
             TaskKind.service_followup,
@@ -379,12 +448,12 @@ def complaints(c: CustomerFacts, on: date) -> list[Candidate]:
                 "opened_on": r.opened_at.date().isoformat(),
                 "due_at": None if r.due_at is None else r.due_at.isoformat(timespec="minutes"),
                 "status": r.status,
-                "breached": r.due_at is not None and r.due_at.date() < on,
+                "breached": late(r),
                 "request_type": r.request_type,
             },
         )
         for r in c.complaints
-        if r.request_type == "complaint" or (r.due_at is not None and r.due_at.date() < on)
+        if r.request_type == "complaint" or late(r) or r.request_id in seen
     ]
 
 

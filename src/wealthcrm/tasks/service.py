@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +31,7 @@ from wealthcrm.audit import service as audit
 from wealthcrm.audit.service import Actor
 from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
+from wealthcrm.customers.pseudonym import PSEUDONYMISED_ROLES
 from wealthcrm.customers.scope import WHOLE_BRANCH, visible_customers
 from wealthcrm.db import utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
@@ -250,7 +251,8 @@ def gather_facts(session: Session, *, on: date, settings: Settings) -> list[Cust
         .where(
             or_(
                 ServiceRequest.request_type == RequestType.complaint,
-                ServiceRequest.due_at < datetime.combine(on, time.min),
+                # due by the end of `on`: the rules keep those whose breach the desk already saw
+                ServiceRequest.due_at < datetime.combine(on + timedelta(days=1), time.min),
             ),
             ServiceRequest.status.not_in([RequestStatus.resolved.value, RequestStatus.closed.value]),
         )
@@ -338,7 +340,8 @@ def generate(session: Session, *, on: date, settings: Settings) -> GenerateResul
     """
     now = utcnow()
     wanted: dict[str, Candidate] = {}
-    for facts in gather_facts(session, on=on, settings=settings):
+    facts_of = {f.customer_id: f for f in gather_facts(session, on=on, settings=settings)}
+    for facts in facts_of.values():
         for cand in rules.candidates(facts, on=on, settings=settings):
             wanted[cand.source_key] = cand
     stored: dict[str, Task] = {}
@@ -356,6 +359,15 @@ def generate(session: Session, *, on: date, settings: Settings) -> GenerateResul
         .order_by(Task.id)
     ).all()
     live_by_identity = {identity_of(t.source_key or ""): t for t in live}
+    capped = rules.cap_cadence(
+        wanted.values(),
+        facts=facts_of,
+        on=on,
+        live=live_by_identity,
+        worked={k for k, t in stored.items() if t.status not in _LIVE},
+        limit=settings.tasks.cadence_max_per_rm,
+    )
+    wanted = {c.source_key: c for c in capped}
 
     created = updated = closed = woken = 0
     for key in sorted(wanted):
@@ -415,8 +427,11 @@ def generate(session: Session, *, on: date, settings: Settings) -> GenerateResul
 
 def visible_tasks(user: Any) -> ColumnElement[bool]:
     """A condition on :class:`Task`: about a customer in ``user``'s scope, or a staff task of their own
-    (a team lead's: of any staff member of the team). The whole branch's roles see every task."""
+    (a team lead's: of any staff member of the team). The whole branch's roles see every task, but
+    analysts none (pseudonymised views only: :mod:`wealthcrm.customers.pseudonym`)."""
     role = Role(user.role)
+    if role in PSEUDONYMISED_ROLES:
+        return false()
     if role in WHOLE_BRANCH:
         return true()
     about_customer = and_(Task.customer_id.is_not(None), Task.customer_id.in_(visible_customers(user)))

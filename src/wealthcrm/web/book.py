@@ -20,6 +20,7 @@ from starlette.datastructures import QueryParams
 
 from wealthcrm.customers import book
 from wealthcrm.customers.book import BookOrder, BookQuery, Direction, RiskBand
+from wealthcrm.customers.pseudonym import Pseudonymiser
 from wealthcrm.customers.scope import Viewer
 from wealthcrm.db import session_scope
 from wealthcrm.vocab import Role, Stage, Tier
@@ -154,7 +155,14 @@ def csv_filename(month: date | None) -> str:
 
 
 def csv_stream(
-    engine: Engine, *, user: Viewer, query: BookQuery, month: date | None, on: date, flush_bytes: int = 64_000
+    engine: Engine,
+    *,
+    user: Viewer,
+    query: BookQuery,
+    month: date | None,
+    on: date,
+    flush_bytes: int = 64_000,
+    pseudonyms: Pseudonymiser | None = None,
 ) -> Iterator[str]:
     """The export as CSV text in pieces: a UTF-8 BOM (spreadsheets then read Chinese names right), the
     header, then the rows, read in chunks in a transaction of its own (the request's has committed)."""
@@ -163,7 +171,8 @@ def csv_stream(
     buffer.write("\ufeff")
     writer.writerow(book.CSV_COLUMNS)
     with session_scope(engine) as session:
-        for item in book.export_rows(session, user=user, query=query, month=month, on=on):
+        rows = book.export_rows(session, user=user, query=query, month=month, on=on, pseudonyms=pseudonyms)
+        for item in rows:
             writer.writerow(book.csv_record(item))
             if buffer.tell() >= flush_bytes:
                 yield buffer.getvalue()

@@ -1,17 +1,32 @@
 """The RM workbench's views: the words of Today, its tasks and Customer 360 in the user's language, charts.
 
 The data come from :mod:`wealthcrm.customers.service` (scope enforced there); this module only
-labels codes and shapes what the templates and the charts draw.
+labels codes and shapes what the templates and the charts draw. Customer 360's service, entitlement
+and survey panels read :mod:`wealthcrm.service.service`, :mod:`wealthcrm.entitlements.service` and
+:mod:`wealthcrm.surveys.customer` for a customer the page has already opened in the caller's scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from wealthcrm.alerts.actions import action_text
+from wealthcrm.config import Settings
 from wealthcrm.customers.service import AlertRow, Customer360
+from wealthcrm.entitlements import service as entitlements
+from wealthcrm.entitlements.service import Balance
+from wealthcrm.service import service as requests
+from wealthcrm.service.calendar import WorkingCalendar
+from wealthcrm.service.rules import OPEN_STATES
+from wealthcrm.surveys.customer import DimensionScore, ResponseScores, customer_scores
+from wealthcrm.surveys.questionnaire import Questionnaire
 from wealthcrm.tasks.service import TaskRow
-from wealthcrm.vocab import TIER_ORDER
+from wealthcrm.vocab import TIER_ORDER, Tier
 from wealthcrm.web.format import format_cny, format_share
 from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.overview import LABELS as TIER_LABELS
@@ -160,6 +175,7 @@ TASK_KIND_LABELS = {
     "follow_up": N_("Follow-up"),
     "handover": N_("Handover"),
     "survey_recovery": N_("Survey detractor"),
+    "qualification_expiry": N_("Qualification expiring"),
     "other": N_("Other"),
 }
 TASK_OUTCOME_LABELS = {
@@ -266,3 +282,203 @@ def task_due(task: TaskRow, _: Translator) -> str:
     if task.due_today:
         return _("Due today")
     return task.due_on.isoformat()
+
+
+# --- Customer 360: service, entitlements, survey ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """One service request as the 360's Service panel shows it (times: stored, naive UTC)."""
+
+    request_id: str
+    request_type: str
+    status: str
+    is_open: bool
+    channel: str
+    priority: str
+    opened_at: datetime
+    acknowledge_due_at: datetime | None
+    due_at: datetime | None
+    resolved_at: datetime | None
+    breached: bool
+    acknowledged_late: bool
+    remaining_hours: float | None
+    paused: bool
+    rating: int | None
+    summary: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        def z(at: datetime | None) -> str | None:
+            return None if at is None else at.isoformat() + "Z"
+
+        return {
+            "request_id": self.request_id,
+            "request_type": self.request_type,
+            "status": self.status,
+            "open": self.is_open,
+            "channel": self.channel,
+            "priority": self.priority,
+            "opened_at": z(self.opened_at),
+            "acknowledge_due_at": z(self.acknowledge_due_at),
+            "due_at": z(self.due_at),
+            "resolved_at": z(self.resolved_at),
+            "breached": self.breached,
+            "acknowledged_late": self.acknowledged_late,
+            "remaining_hours": None if self.remaining_hours is None else round(self.remaining_hours, 2),
+            "paused": self.paused,
+            "rating": self.rating,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementView:
+    """This calendar year's benefits: the tier they follow (kept through the downgrade grace period)."""
+
+    year: int
+    tier: str | None  # the benefits' tier (None: never tiered, no benefits)
+    current_tier: str | None  # the tier of the latest month
+    grace_until: date | None  # a downgraded customer keeps ``tier``'s benefits through this month
+    benefits: list[Balance]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "tier": self.tier,
+            "current_tier": self.current_tier,
+            "grace_until": None if self.grace_until is None else self.grace_until.strftime("%Y-%m"),
+            "benefits": [
+                {
+                    "benefit": b.benefit,
+                    "eligible": b.eligible,
+                    "quota": b.quota,
+                    "used": b.used,
+                    "remaining": b.remaining,
+                }
+                for b in self.benefits
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Customer360Extras:
+    """What the 360 adds from the service desk, the benefit catalogue and surveys."""
+
+    service_requests: list[ServiceRow]
+    service_total: int
+    entitlements: EntitlementView
+    surveys: list[ResponseScores]  # newest first: the latest, then the history
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service_requests": [r.to_dict() for r in self.service_requests],
+            "service_requests_total": self.service_total,
+            "entitlements": self.entitlements.to_dict(),
+            "surveys": [s.to_dict() for s in self.surveys],
+        }
+
+
+#: service requests listed on the 360 (open ones first, then the newest)
+SERVICE_ROWS = 20
+
+
+def service_rows(
+    session: Session, *, user: Any, customer_id: str, now: datetime, calendar: WorkingCalendar
+) -> tuple[int, list[ServiceRow]]:
+    """The customer's requests, open ones first (soonest due first), then the others newest first."""
+    page = requests.list_requests(session, user=user, customer_id=customer_id, limit=500)
+    rows = []
+    for r in page.items:
+        sla = requests.sla_view(r, now=now, calendar=calendar)
+        rows.append(
+            ServiceRow(
+                request_id=r.request_id,
+                request_type=str(r.request_type),
+                status=str(r.status),
+                is_open=r.status in OPEN_STATES,
+                channel=str(r.channel),
+                priority=str(r.priority),
+                opened_at=r.opened_at,
+                acknowledge_due_at=sla.acknowledge_due_at,
+                due_at=sla.due_at,
+                resolved_at=r.resolved_at,
+                breached=sla.breached,
+                acknowledged_late=sla.acknowledged_late,
+                remaining_hours=sla.remaining_hours,
+                paused=sla.paused,
+                rating=r.rating,
+                summary=r.summary,
+            )
+        )
+    far = datetime.max
+    opened = sorted((r for r in rows if r.is_open), key=lambda r: (r.due_at or far, r.request_id))
+    done = sorted((r for r in rows if not r.is_open), key=lambda r: (r.opened_at, r.request_id), reverse=True)
+    return page.total, (opened + done)[:SERVICE_ROWS]
+
+
+def _months_after(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def entitlement_view(
+    session: Session, *, user: Any, view: Customer360, now: datetime, settings: Settings
+) -> EntitlementView:
+    """This year's benefits (:func:`wealthcrm.entitlements.service.remaining`) and the grace period:
+    when the benefits' tier is above the latest month's, they last ``entitlements.grace_months`` months
+    after the last month in that tier."""
+    balances = entitlements.remaining(
+        session, user=user, customer_id=view.customer_id, now=now, settings=settings
+    )
+    tier = balances[0].tier if balances else None
+    current = view.current.tier if view.current is not None else None
+    grace_until = None
+    if tier is not None and current is not None and Tier(tier).rank > Tier(current).rank:
+        held = [m.month for m in view.history if m.tier == tier]
+        if held:
+            grace_until = _months_after(max(held), settings.entitlements.grace_months)
+    year = WorkingCalendar.from_settings(settings.sla).to_local(now).year
+    return EntitlementView(year, tier, current, grace_until, balances)
+
+
+def customer_extras(
+    session: Session,
+    *,
+    user: Any,
+    view: Customer360,
+    now: datetime,
+    settings: Settings,
+    questionnaires: Mapping[str, Questionnaire],
+) -> Customer360Extras:
+    """The service, entitlement and survey panels of a customer ``view`` already opened in scope."""
+    calendar = WorkingCalendar.from_settings(settings.sla)
+    total, rows = service_rows(session, user=user, customer_id=view.customer_id, now=now, calendar=calendar)
+    return Customer360Extras(
+        service_requests=rows,
+        service_total=total,
+        entitlements=entitlement_view(session, user=user, view=view, now=now, settings=settings),
+        surveys=customer_scores(session, customer_id=view.customer_id, questionnaires=questionnaires),
+    )
+
+
+NPS_CLASS_LABELS = {"promoter": N_("Promoter"), "passive": N_("Passive"), "detractor": N_("Detractor")}
+ALL_LABELS["nps_class"] = NPS_CLASS_LABELS
+
+
+def local_time(at: datetime | None, settings: Settings) -> str:
+    """A stored instant (naive UTC) as the branch's local time, to the minute."""
+    if at is None:
+        return "—"
+    return f"{WorkingCalendar.from_settings(settings.sla).to_local(at):%Y-%m-%d %H:%M}"
+
+
+def local_text(text: dict[str, str], _: Translator, default: str = "") -> str:
+    """A ``{"zh": …, "en": …}`` text in the reader's language."""
+    return text.get("zh" if _.locale == "zh_CN" else "en") or text.get("en") or default
+
+
+def weakest(scores: ResponseScores) -> DimensionScore | None:
+    """The response's lowest-scored dimension (the first of equals), or None."""
+    scored = [d for d in scores.dimensions if d.score is not None]
+    return min(scored, key=lambda d: d.score or 0.0) if scored else None

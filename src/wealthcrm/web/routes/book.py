@@ -2,6 +2,7 @@
 
 Routes parse, call :mod:`wealthcrm.customers.book` (scope enforced there) and render. The list API
 ``GET /api/v1/customers`` (first written for Today) lives here now, with the Book's filters added.
+Analysts get every list, page and export pseudonymised (:mod:`wealthcrm.customers.pseudonym`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,21 @@ from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from wealthcrm.customers import book
-from wealthcrm.customers.book import BookQuery
+from wealthcrm.customers.book import IDENTIFYING_ORDERS, BookQuery
+from wealthcrm.customers.pseudonym import Pseudonymiser, is_pseudonymised, pseudonymiser_for
 from wealthcrm.customers.service import latest_scored_month
 from wealthcrm.staff import service as staff
 from wealthcrm.web import book as view
 from wealthcrm.web.auth import SignedIn, check_csrf
-from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, RowId, TodayDate, require_role
+from wealthcrm.web.deps import (
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    Gettext,
+    RowId,
+    TodayDate,
+    require_role,
+)
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import ALL_LABELS, labeller
 
@@ -28,22 +38,39 @@ BookUser = Annotated[SignedIn, Depends(require_role(*view.BOOK_ROLES))]
 ApiQuery = Annotated[BookQuery, Depends(view.api_query)]
 
 
+def pseudonyms_for(user: CurrentUser, settings: AppSettings) -> Pseudonymiser | None:
+    """The pseudonymiser of an analyst's request (a dependency); None for every other role."""
+    return pseudonymiser_for(settings) if is_pseudonymised(user) else None
+
+
+Pseudonyms = Annotated[Pseudonymiser | None, Depends(pseudonyms_for)]
+
+
 @router.get("/api/v1/customers", tags=["customers"])
 def customers_api(
     session: DbSession,
     user: CurrentUser,
     on: TodayDate,
     query: ApiQuery,
+    pseudonyms: Pseudonyms,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """The caller's book in the latest scored month: filtered, sorted and paginated.
 
     Service staff (no book) get an empty list. ``last_contact_at`` is the latest interaction logged.
+    Analysts get pseudonyms as ``customer_id`` and ``name`` (``q`` finds a whole pseudonym).
     """
     month = latest_scored_month(session)
     found = book.search(
-        session, user=user, query=query, month=month, on=on, limit=page_size, offset=(page - 1) * page_size
+        session,
+        user=user,
+        query=query,
+        month=month,
+        on=on,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+        pseudonyms=pseudonyms,
     )
     return {
         "month": None if month is None else month.isoformat(),
@@ -62,13 +89,21 @@ def customers_api(
     responses={200: {"content": {"text/csv": {}}, "description": "The filtered book as CSV."}},
 )
 def customers_csv(
-    request: Request, session: DbSession, user: BookUser, on: TodayDate, query: ApiQuery
+    request: Request,
+    session: DbSession,
+    user: BookUser,
+    on: TodayDate,
+    query: ApiQuery,
+    pseudonyms: Pseudonyms,
 ) -> StreamingResponse:
-    """The whole filtered book as CSV (columns in docs/workbench.md; masked PII only), audited."""
+    """The whole filtered book as CSV (columns in docs/workbench.md; masked PII only), audited.
+    Analysts' exports are pseudonymised (no PII columns' values at all)."""
     month = latest_scored_month(session)
-    rows = book.count(session, user=user, query=query, month=month, on=on)
+    rows = book.count(session, user=user, query=query, month=month, on=on, pseudonyms=pseudonyms)
     book.record_export(session, actor=user, query=query, month=month, rows=rows)
-    stream = view.csv_stream(request.app.state.engine, user=user, query=query, month=month, on=on)
+    stream = view.csv_stream(
+        request.app.state.engine, user=user, query=query, month=month, on=on, pseudonyms=pseudonyms
+    )
     filename = view.csv_filename(month)
     return StreamingResponse(
         stream,
@@ -130,7 +165,9 @@ def delete_view_form(session: DbSession, user: BookUser, view_id: RowId) -> Resp
 
 
 @router.get("/book", include_in_schema=False)
-def book_page(request: Request, session: DbSession, user: BookUser, on: TodayDate, _: Gettext) -> Response:
+def book_page(
+    request: Request, session: DbSession, user: BookUser, on: TodayDate, _: Gettext, pseudonyms: Pseudonyms
+) -> Response:
     params = request.query_params
     if params.get("view", "").isdigit():  # apply a saved view: its query string becomes the page's
         saved = book.get_view(session, user_id=user.id, view_id=int(params["view"]))
@@ -146,14 +183,19 @@ def book_page(request: Request, session: DbSession, user: BookUser, on: TodayDat
         on=on,
         limit=view.PAGE_SIZE,
         offset=(page - 1) * view.PAGE_SIZE,
+        pseudonyms=pseudonyms,
     )
     rms = staff.rms_in_scope(session, user=user) if user.role in view.RM_FILTER_ROLES else []
+    options = view.filter_options(_, ALL_LABELS["tier"], ALL_LABELS["stage"])
+    if pseudonyms is not None:  # analysts: no order by what they may not see
+        options["sorts"] = [(code, text) for code, text in options["sorts"] if code not in IDENTIFYING_ORDERS]
     context = {
         "found": found,
         "query": query,
         "query_string": query.query_string(),
         "pager": view.pager(query, page=page, total=found.total, size=view.PAGE_SIZE),
-        "options": view.filter_options(_, ALL_LABELS["tier"], ALL_LABELS["stage"]),
+        "options": options,
+        "pseudonymised": pseudonyms is not None,
         "rms": [(s.staff_id, s.name) for s in rms],
         "views": book.list_views(session, user_id=user.id),
         "label": labeller(_),

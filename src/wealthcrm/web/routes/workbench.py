@@ -1,31 +1,52 @@
 """The RM workbench: Today (the RM's home) and Customer 360, as pages and as JSON under /api/v1.
 
 Routes only parse, call :mod:`wealthcrm.customers.service` (which enforces the caller's scope) and
-render; a customer outside the scope is a 404, exactly like an unknown one.
+render; a customer outside the scope is a 404, exactly like an unknown one. Analysts see pseudonymised
+views only (:mod:`wealthcrm.customers.pseudonym`): every route here answers them 403.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from wealthcrm.config import Settings
 from wealthcrm.customers import service
+from wealthcrm.customers.pseudonym import require_identified
+from wealthcrm.customers.service import Customer360
+from wealthcrm.surveys.customer import known_questionnaires
 from wealthcrm.tasks import service as tasks
 from wealthcrm.vocab import AlertStatus, AlertType, Severity, TaskKind
 from wealthcrm.web import workbench as view
+from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, TodayDate
+from wealthcrm.web.routes.service_common import LABELS as SERVICE_LABELS
+from wealthcrm.web.routes.service_common import service_now
 from wealthcrm.web.routes.tasks import default_outcome, task_context
 from wealthcrm.web.templating import render
 
 router = APIRouter()
 
 
+def identified_user(user: CurrentUser) -> SignedIn:
+    """The current user, unless they may see pseudonymised views only (analysts: 403)."""
+    require_identified(user)
+    return user
+
+
+#: a user who may see identified customers (every role but analysts)
+IdentifiedUser = Annotated[SignedIn, Depends(identified_user)]
+Now = Annotated[datetime, Depends(service_now)]
+
+
 @router.get("/api/v1/alerts", tags=["alerts"])
 def alerts_api(
     session: DbSession,
-    user: CurrentUser,
+    user: IdentifiedUser,
     status: AlertStatus | None = AlertStatus.open,
     alert_type: AlertType | None = None,
     severity: Severity | None = None,
@@ -48,23 +69,45 @@ def alerts_api(
 
 
 @router.get("/api/v1/today", tags=["workbench"])
-def today_api(session: DbSession, user: CurrentUser) -> dict[str, Any]:
+def today_api(session: DbSession, user: IdentifiedUser) -> dict[str, Any]:
     """The caller's risk list of the latest scored month (largest AUM at risk first) and open alerts."""
     return service.today(session, user=user).to_dict()
 
 
-@router.get("/api/v1/customers/{customer_id}", tags=["customers"])
-def customer_api(
-    customer_id: str, session: DbSession, settings: AppSettings, user: CurrentUser, on: TodayDate
-) -> dict[str, Any]:
-    """One customer's 360 view; 404 for a customer outside the caller's scope, as for an unknown one."""
-    return service.customer_360(
+def _customer(
+    session: Session, user: SignedIn, settings: Settings, customer_id: str, on: Any, now: datetime
+) -> tuple[Customer360, view.Customer360Extras]:
+    c = service.customer_360(
         session,
         user=user,
         customer_id=customer_id,
         on=on,
         assessment_valid_months=settings.suitability.assessment_valid_months,
-    ).to_dict()
+    )
+    extras = view.customer_extras(
+        session,
+        user=user,
+        view=c,
+        now=now,
+        settings=settings,
+        questionnaires=known_questionnaires(session),
+    )
+    return c, extras
+
+
+@router.get("/api/v1/customers/{customer_id}", tags=["customers"])
+def customer_api(
+    customer_id: str,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    on: TodayDate,
+    now: Now,
+) -> dict[str, Any]:
+    """One customer's 360 view with service requests, this year's benefits and survey answers; 404 for
+    a customer outside the caller's scope, as for an unknown one; 403 for analysts."""
+    c, extras = _customer(session, user, settings, customer_id, on, now)
+    return c.to_dict() | extras.to_dict()
 
 
 TODAY_PAGE_SIZE = 50
@@ -75,7 +118,7 @@ _SEVERITY = {"high": 0, "medium": 1, "low": 2}
 def today_page(
     request: Request,
     session: DbSession,
-    user: CurrentUser,
+    user: IdentifiedUser,
     _: Gettext,
     on: TodayDate,
     rm: Annotated[str | None, Query(max_length=32)] = None,
@@ -127,17 +170,19 @@ def customer_page(
     user: CurrentUser,
     _: Gettext,
     on: TodayDate,
+    now: Now,
 ) -> Response:
-    c = service.customer_360(
-        session,
-        user=user,
-        customer_id=customer_id,
-        on=on,
-        assessment_valid_months=settings.suitability.assessment_valid_months,
-    )
+    """Customer 360 (analysts: 403 from the service, audited, as for any identified customer)."""
+    c, extras = _customer(session, user, settings, customer_id, on, now)
+    service_label = service_labeller(_)
     context = {
         "c": c,
+        "x": extras,
         "on": on,
+        "service_label": service_label,
+        "local_time": lambda at: view.local_time(at, settings),
+        "local_text": lambda text, default="": view.local_text(text, _, default),
+        "weakest": view.weakest,
         "label": view.labeller(_),
         "reason_text": lambda reason: view.reason_text(reason, _),
         "action_text": lambda alert: view.alert_action(alert, _),
@@ -145,3 +190,15 @@ def customer_page(
         "chart_labels": view.chart_labels(_),
     }
     return render(request, "customer.html", context)
+
+
+def service_labeller(_: Gettext) -> Any:
+    """``label(kind, code)`` for the service words (request type and status, benefit)."""
+
+    def label(kind: str, code: str | None) -> str:
+        if code is None:
+            return "—"
+        known = SERVICE_LABELS.get(kind, {}).get(code)
+        return _(known) if known else code
+
+    return label
