@@ -1,8 +1,9 @@
 """The public survey form in Debian's Chromium (Playwright): a customer opens the link of their invitation,
 switches to English, answers every question (a first try without some answers shows where they are
 missing), submits, and sees the thank-you page; the link then cannot be used again, and a bad link gets a
-clear page. The answers are stored for that customer and counted by the next analysis. Screenshots:
-test-artifacts/survey-form.png, survey-form-mobile.png and survey-thanks.png."""
+clear page. The answers are stored for that customer, shown to their RM on Customer 360 and counted by
+the next analysis. Screenshots: test-artifacts/survey-form.png, survey-form-mobile.png, survey-thanks.png
+and survey-on-customer360.png."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from wealthcrm.users import service as users
 from wealthcrm.web import create_app
 from wealthcrm.web.deps import current_date
 
-from ..customers.workbench import load_workbench
+from ..customers.workbench import PASSWORD, load_workbench
 from .browser import ARTIFACTS, BROWSER_MARKS, browser_page, serve
 
 pytestmark = BROWSER_MARKS
@@ -153,6 +154,21 @@ def test_a_customer_answers_the_survey_once(survey: Survey) -> None:
         bad = page.goto(f"{survey.url}/s/{token[:-3]}xyz")
         assert bad is not None and bad.status == 404
         assert page.locator("[data-testid=survey-message] h1").inner_text() == "This survey link is not valid"
+        # the customer's RM sees the answers on Customer 360: the NPS of 3, a detractor
+        page.set_viewport_size({"width": 1366, "height": 900})
+        page.goto(f"{survey.url}/login")
+        page.fill("#username", "rm01")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{survey.url}/today")
+        page.goto(f"{survey.url}/customers/C003?lang=en")
+        latest = page.locator("[data-testid=survey-latest]").inner_text()
+        assert latest.startswith(f"Latest answer {TODAY.isoformat()}"), latest
+        assert page.locator("#survey [data-field=nps]").inner_text() == "3"
+        assert page.locator("#survey [data-field=nps-class]").inner_text() == "Detractor"
+        assert page.locator("#survey-dimensions tbody tr").count() == len(Q.dimensions)
+        page.locator("#survey").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "survey-on-customer360.png"))
     # only the refusals the test asked for: the 422 of the first try, the 410 and the 404
     assert all(any(f"status of {code}" in p for code in (404, 410, 422)) for p in problems), problems
 
