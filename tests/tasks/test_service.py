@@ -428,6 +428,7 @@ def test_the_nightly_batch_generates_the_tasks_and_reports_them(wb: Engine, sett
         "tasks_closed": 0,
         "tasks_woken": 0,
         "tasks_open": stored,
+        "tasks_qualification_expiry": 0,  # staff tasks (wealthcrm.scorecards.capability)
     }
     assert first.to_dict()["rows"]["tasks_open"] == stored  # in `wealthcrm nightly --json`
 

@@ -152,7 +152,7 @@ def analyze(
         except OSError as exc:
             fail(f"cannot write the report: {exc.strerror or exc} ({exc.filename or ''})")
         for path in written:  # on stderr, so that --json output stays clean
-            err_console.print(f"written: {path}", highlight=False)
+            err_console.print(f"written: {path}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(result)
         return
