@@ -14,7 +14,7 @@ from wealthcrm.audit.models import AuditEntry
 from wealthcrm.config import Settings
 from wealthcrm.customers import delegations, service
 from wealthcrm.customers.models import Delegation
-from wealthcrm.customers.scope import _delegated, visible_customers
+from wealthcrm.customers.scope import _delegated_ids, visible_customers
 from wealthcrm.db import session_scope
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.users import service as users
@@ -89,7 +89,8 @@ def test_the_scope_rule_against_a_given_day(wb: Engine) -> None:
         from wealthcrm.customers.models import Customer
 
         def on(day: date) -> list[str]:
-            return list(session.scalars(select(Customer.customer_id).where(_delegated("S001", day))))
+            delegated = Customer.customer_id.in_(_delegated_ids("S001", day))
+            return list(session.scalars(select(Customer.customer_id).where(delegated)))
 
         assert [
             on(date(2026, 11, 30)),

@@ -41,13 +41,10 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    and_,
     literal_column,
-    or_,
     select,
 )
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
 from wealthcrm.activity.models import DigitalActivity, Transaction
 from wealthcrm.customers.models import Customer
@@ -107,11 +104,7 @@ def _select_sql(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnEl
 
 
 def _unary_plus(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    """``+column <op> literal`` (SQLite's way to say: do not use an index for this term); the terms
-    of an ``OR`` each."""
-    if isinstance(condition, BooleanClauseList):
-        parts = [_unary_plus(c) for c in condition.clauses]
-        return or_(*parts) if condition.operator is operators.or_ else and_(*parts)
+    """``+column <op> literal`` (SQLite's way to say: do not use an index for this term)."""
     binary: Any = condition
     left = binary.left
     plain = literal_column(f"+{left.table.name}.{left.name}", type_=left.type)

@@ -2,7 +2,7 @@
 
 Who may delegate: the customer's own RM, a team lead for customers of their team, the branch manager
 for any customer; always to another active RM or team lead. A delegate sees the customer (scope rule
-:func:`wealthcrm.customers.scope._delegated`) only on the days ``starts_on`` to ``ends_on``, inclusive,
+:func:`wealthcrm.customers.scope._delegated_ids`) only on the days ``starts_on`` to ``ends_on``, inclusive,
 until it is revoked; the delegation then lapses by itself. A delegate cannot delegate further.
 Creating and revoking are audited (``delegation.create``, ``delegation.revoke``).
 """

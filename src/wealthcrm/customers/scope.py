@@ -3,7 +3,7 @@
 One rule per role (SPEC "Users and roles"):
 
 - ``rm``: customers whose ``rm_id`` is the user's staff id, plus customers delegated to them for
-  today (:func:`_delegated`: ``starts_on <= today <= ends_on``, not revoked);
+  today (:func:`_delegated_ids`: ``starts_on <= today <= ends_on``, not revoked);
 - ``team_lead``: customers of every RM in the lead's team (``staff.team_id``), the lead's own, and
   customers delegated to the lead;
 - ``branch_manager``, ``auditor``, ``admin``, ``analyst``: every customer (analysts will get
@@ -56,10 +56,6 @@ class Viewer(Protocol):
 
 def _today() -> date:
     return date.today()
-
-
-def _delegated(staff_id: str, today: date | None = None) -> ColumnElement[bool]:
-    return Customer.customer_id.in_(_delegated_ids(staff_id, today))
 
 
 def _delegated_ids(staff_id: str, today: date | None = None) -> Select[str]:

@@ -387,6 +387,7 @@ def monthly_api(
 
 
 @router.get("/api/v1/reports/monthly/{month}/{filename}", tags=["reports"])
+@router.get("/reports/monthly/{month}/{filename}", include_in_schema=False)
 def monthly_file_api(
     session: DbSession,
     settings: AppSettings,
@@ -396,20 +397,8 @@ def monthly_file_api(
     filename: str,
     lang: LangParam = None,
 ) -> Response:
-    """The report as a file: ``report.html`` (self-contained), ``report.pdf`` or ``report.xlsx``."""
-    return _download(_report(session, settings, month), _lang(lang, _), filename)
-
-
-@router.get("/reports/monthly/{month}/{filename}", include_in_schema=False)
-def monthly_file(
-    session: DbSession,
-    settings: AppSettings,
-    user: ReportUser,
-    _: Gettext,
-    month: str,
-    filename: str,
-    lang: LangParam = None,
-) -> Response:
+    """The report as a file: ``report.html`` (self-contained), ``report.pdf`` or ``report.xlsx`` (the
+    page's download links and the API are one route)."""
     return _download(_report(session, settings, month), _lang(lang, _), filename)
 
 

@@ -158,56 +158,34 @@ def _filename(analysis: StoredAnalysis, on: date, ext: str) -> str:
     return f"survey-{analysis.questionnaire.id}-{on.isoformat()}.{ext}"
 
 
-@router.get("/surveys/analysis/report.html", include_in_schema=False)
-def report_html(
+@router.get("/surveys/analysis/report.{fmt}", include_in_schema=False)
+def report_file(
     request: Request,
     session: DbSession,
     user: AnalysisUser,
     on: TodayDate,
     _: Gettext,
+    fmt: Literal["html", "xlsx"],
     questionnaire: QuestionnaireParam = None,
     missing: MissingParam = "pairwise",
     models: ModelsParam = True,
     lang: LangParam = None,
 ) -> Response:
+    """The report as one self-contained HTML file or as the XLSX workbook of its tables (audited)."""
     analysis = _found(_analysis(request, session, user, questionnaire, missing, models)[0], questionnaire)
     locale = lang or _.locale
-    html = survey_report.render_html(
-        _build(analysis, locale, _source(user, survey_report.translator(locale)))
-    )
-    record_download(session, actor=user, analysis=analysis, fmt="html", locale=locale)
-    return Response(
-        html,
-        media_type="text/html; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(analysis, on, "html")}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-@router.get("/surveys/analysis/report.xlsx", include_in_schema=False)
-def report_xlsx(
-    request: Request,
-    session: DbSession,
-    user: AnalysisUser,
-    on: TodayDate,
-    _: Gettext,
-    questionnaire: QuestionnaireParam = None,
-    missing: MissingParam = "pairwise",
-    models: ModelsParam = True,
-    lang: LangParam = None,
-) -> Response:
-    analysis = _found(_analysis(request, session, user, questionnaire, missing, models)[0], questionnaire)
-    locale = lang or _.locale
-    source = _source(user, survey_report.translator(locale))
-    content = xlsx_bytes(_build(analysis, locale, source))
-    record_download(session, actor=user, analysis=analysis, fmt="xlsx", locale=locale)
+    report = _build(analysis, locale, _source(user, survey_report.translator(locale)))
+    if fmt == "html":
+        content: str | bytes = survey_report.render_html(report)
+        media_type = "text/html; charset=utf-8"
+    else:
+        content, media_type = xlsx_bytes(report), XLSX_TYPE
+    record_download(session, actor=user, analysis=analysis, fmt=fmt, locale=locale)
     return Response(
         content,
-        media_type=XLSX_TYPE,
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{_filename(analysis, on, "xlsx")}"',
+            "Content-Disposition": f'attachment; filename="{_filename(analysis, on, fmt)}"',
             "Cache-Control": "no-store",
         },
     )
