@@ -23,6 +23,7 @@ Declare an item under ``items`` to give it texts in zh and en, another scale, or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -115,6 +116,11 @@ class Questionnaire(_Strict):
     # -- derived views --------------------------------------------------------------------------
     def item_map(self) -> dict[str, Item]:
         """Every item, the implicit ones (dimension, outcome and expectation items) included."""
+        return dict(self._item_map)
+
+    @cached_property
+    def _item_map(self) -> dict[str, Item]:
+        # made once per (frozen) questionnaire: scoring a response asks for it per answer
         out = {item.id: item for item in self.items}
         implicit = [i for d in self.dimensions for i in (*d.items, *d.expectations.values())]
         implicit += [*self.outcomes.satisfaction, *self.outcomes.loyalty]
@@ -125,7 +131,7 @@ class Questionnaire(_Strict):
         return out
 
     def scale_of(self, item_id: str) -> tuple[int, int]:
-        item = self.item_map()[item_id]
+        item = self._item_map[item_id]
         if item.type == "nps":
             return NPS_SCALE
         scale = item.scale or self.scale
