@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,10 +24,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from wealthcrm.vocab import TIER_ORDER, ProductRisk, ProductType, Tier
+from wealthcrm.vocab import TIER_ORDER, Priority, ProductRisk, ProductType, Tier
 
 SETTINGS_FILE_ENV = "WEALTHCRM_SETTINGS_FILE"
 SETTINGS_FILE_NAME = "wealthcrm.toml"
+#: the branch's time zone unless ``sla.time_zone`` says otherwise
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 def default_data_dir() -> Path:
@@ -394,12 +396,51 @@ class ResolveHours(_Section):
         return float(getattr(self, request_type)[TIER_ORDER.index(tier)])
 
 
+_PRIORITIES = ", ".join(p.value for p in Priority)
+
+
+class DefaultPriority(_Section):
+    """The priority a new request gets when staff choose none, per tier and value segment."""
+
+    mass: Priority = Field(
+        Priority.normal,
+        description=f"Priority of a new request of a mass customer when staff choose none ({_PRIORITIES}).",
+    )
+    gold: Priority = Field(Priority.normal, description="… of a gold customer.")
+    sunflower: Priority = Field(Priority.normal, description="… of a sunflower customer.")
+    diamond: Priority = Field(Priority.high, description="… of a diamond customer.")
+    private: Priority = Field(Priority.high, description="… of a private banking customer.")
+    gold_prospect: Priority | None = Field(
+        None,
+        description="… of a gold prospect (see cadence.gold_prospect_min_aum); not set: as gold.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _known(cls, value: object, info: Any) -> object:
+        if value is None or isinstance(value, Priority):
+            return value
+        if not isinstance(value, str) or value.strip().lower() not in {p.value for p in Priority}:
+            raise ValueError(
+                f"sla.default_priority.{info.field_name}: {value!r} is not a priority (use {_PRIORITIES})"
+            )
+        return value.strip().lower()
+
+    def of(self, tier: Tier, *, gold_prospect: bool = False) -> Priority:
+        """The default of ``tier``; a gold prospect's own when it is set."""
+        if gold_prospect and tier is Tier.gold and self.gold_prospect is not None:
+            return self.gold_prospect
+        priority: Priority = getattr(self, tier.value)
+        return priority
+
+
 class SlaSettings(_Section):
     """Service SLAs per tier × request type, counted in business hours on the branch's working calendar."""
 
     time_zone: str = Field(
-        "Asia/Shanghai",
-        description="The branch's time zone: business hours, working days and years are local.",
+        DEFAULT_TIME_ZONE,
+        description="The branch's time zone: business hours, working days, years and the app's today are "
+        "local, and so are the date-times of imported files.",
     )
     business_start: time = Field(time(9, 0), description="Business hours start (local time) …")
     business_end: time = Field(time(17, 0), description="… and end; SLA clocks run only in between.")
@@ -417,6 +458,11 @@ class SlaSettings(_Section):
         default_factory=lambda: _hours(0, 4, 8),
         description="Escalation on breach: business hours after the missed due time when the assignee, "
         "the team lead and the branch manager are told (one number per step).",
+    )
+    default_priority: DefaultPriority = Field(default_factory=DefaultPriority)
+    complaint_priority_raise: bool = Field(
+        True,
+        description="A complaint's default priority is one step above its tier's (normal → high → urgent).",
     )
 
     @model_validator(mode="after")

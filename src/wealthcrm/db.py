@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
@@ -79,6 +80,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def utcnow() -> datetime:
     """Now as naive UTC: the form every stored timestamp takes."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_local(at: datetime, time_zone: str) -> datetime:
+    """A stored timestamp (naive UTC) as naive local wall-clock time in ``time_zone``."""
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+
+
+def to_utc(local: datetime, time_zone: str) -> datetime:
+    """Naive local wall-clock time in ``time_zone`` as a stored timestamp (naive UTC)."""
+    return local.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC).replace(tzinfo=None)
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -197,3 +197,39 @@ def test_the_nightly_month_is_the_same_from_the_short_extract(
     pd.testing.assert_frame_equal(short_f, long_f, check_exact=False, rtol=1e-9)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(short_a, long_a)  # type: ignore[arg-type]
     assert len(long_a) > 0 and (long_a["alert_type"] == "payroll_stopped").any()  # type: ignore[index]
+
+
+def test_request_times_come_out_in_the_branchs_local_time(
+    engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
+    """Stored in UTC, read in Beijing time: a request opened at 00:30 on 1 November (16:30 UTC on
+    31 October) belongs to November, and one resolved then was still open at the end of October."""
+    files = {k: [dict(r) for r in rows] for k, rows in VALID.items()}
+    files["service_requests"][0].update(resolved_at="2026-11-01 00:10")
+    files["service_requests"][1].update(opened_at="2026-11-01 00:30", due_at="2026-11-03 17:00")
+    import_path(engine, write_folder(tmp_path / "in", files), settings=settings, today=date(2026, 11, 28))
+
+    october = {
+        r["request_id"]: r
+        for r in extract_tables(engine, until=date(2026, 10, 1))["service_requests"].to_pylist()
+    }
+    assert list(october) == ["R1"]
+    assert (october["R1"]["opened_at"], october["R1"]["resolved_at"], october["R1"]["status"]) == (
+        datetime(2026, 10, 5, 9, 0),
+        None,
+        "in_progress",
+    )
+    november = {
+        r["request_id"]: r
+        for r in extract_tables(engine, until=date(2026, 11, 1))["service_requests"].to_pylist()
+    }
+    assert (november["R1"]["resolved_at"], november["R1"]["status"]) == (
+        datetime(2026, 11, 1, 0, 10),
+        "closed",
+    )
+    assert (november["R2"]["opened_at"], november["R2"]["due_at"]) == (
+        datetime(2026, 11, 1, 0, 30),
+        datetime(2026, 11, 3, 17, 0),
+    )
+    in_utc = extract_tables(engine, until=date(2026, 10, 1), time_zone="UTC")["service_requests"]
+    assert sorted(in_utc.column("request_id").to_pylist()) == ["R1", "R2"]  # 16:30 on 31 October

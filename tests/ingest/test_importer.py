@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from wealthcrm.config import Settings
+from wealthcrm.config import Settings, SlaSettings
 from wealthcrm.customers.models import Customer
 from wealthcrm.db import all_models, session_scope
 from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.ingest.importer import cipher_for, import_path, validate_path
 from wealthcrm.ingest.problems import ImportRejected, Problem
 from wealthcrm.interactions.models import Interaction
+from wealthcrm.service.models import ServiceRequest
 
 from .factories import VALID, VALID_COUNTS, changed, write_folder
 
@@ -255,4 +256,57 @@ def test_service_request_and_survey_checks(engine: Engine, settings: Settings, t
         ("survey_answers.csv", 2, "customer_id", "a response has rows with different customer_id values"),
         ("survey_answers.csv", 3, "customer_id", "a response has rows with different customer_id values"),
         ("survey_answers.csv", 4, "customer_id", "a response has rows with different customer_id values"),
+    ]
+
+
+def test_request_times_are_local_in_the_file_and_utc_in_the_database(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The file's times are Beijing time (sla.time_zone); the service workflow keeps instants in UTC.
+    Contacts stay in local wall-clock time."""
+    files = changed("service_requests", 1, opened_at="2026-11-02 09:30", due_at="2026-11-04 17:30")
+    folder = write_folder(tmp_path / "in", files)
+    import_path(engine, folder, settings=settings, today=TODAY)
+
+    with session_scope(engine) as session:
+        r1, r2 = session.get(ServiceRequest, "R1"), session.get(ServiceRequest, "R2")
+        contact = session.get(Interaction, "I1")
+        assert r1 is not None and r2 is not None and contact is not None
+        assert (r2.opened_at, r2.due_at, r2.acknowledged_at) == (
+            datetime(2026, 11, 2, 1, 30),
+            datetime(2026, 11, 4, 9, 30),
+            None,
+        )
+        assert (r1.opened_at, r1.acknowledged_at, r1.due_at, r1.resolved_at) == (
+            datetime(2026, 10, 5, 1, 0),
+            datetime(2026, 10, 5, 2, 0),
+            datetime(2026, 10, 7, 10, 0),
+            datetime(2026, 10, 8, 3, 0),
+        )
+        assert contact.occurred_at == datetime(2026, 10, 3, 10, 30)
+    again = import_path(engine, folder, settings=settings, today=TODAY)
+    assert {f.table: f.changed for f in again.files}["service_requests"] == 0
+
+    # another branch's clock: the same file in UTC is stored as written
+    utc = settings.model_copy(update={"sla": SlaSettings(time_zone="UTC")})
+    import_path(engine, folder, settings=utc, today=TODAY)
+    with session_scope(engine) as session:
+        r2 = session.get(ServiceRequest, "R2")
+        assert r2 is not None and r2.opened_at == datetime(2026, 11, 2, 9, 30)
+
+
+def test_not_after_today_compares_the_branchs_local_times(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    late_today = changed("service_requests", 1, opened_at="2026-11-28 23:30")  # 15:30 UTC
+    assert (
+        validate_path(engine, write_folder(tmp_path / "a", late_today), settings=settings, today=TODAY) == []
+    )
+    # 16:10 UTC on the 28th, but already the 29th in Beijing
+    tomorrow = changed("service_requests", 1, opened_at="2026-11-29 00:10")
+    tomorrow["interactions"][0]["occurred_at"] = "2026-11-29 08:00"
+    problems = validate_path(engine, write_folder(tmp_path / "b", tomorrow), settings=settings, today=TODAY)
+    assert [(p.file, p.row, p.column, p.message) for p in problems] == [
+        ("interactions.csv", 2, "occurred_at", "'2026-11-29 08:00': is after today (2026-11-28)"),
+        ("service_requests.csv", 3, "opened_at", "'2026-11-29 00:10': is after today (2026-11-28)"),
     ]

@@ -1,6 +1,9 @@
 """A hand-made branch for the scorecard tests: every raw row as a plain Python literal, a loader that
 inserts them, and the people who read them.
 
+Times are the branch's local time (Asia/Shanghai), as people read them; the loader stores the
+service requests', tasks' and audit entries' times as UTC, as the app does.
+
 Month 2026-10 with a risk window of 3 months (2026-07 … 2026-10). Teams: T1 (lead L1; RMs R1, R2 and
 R5, who joined 2026-09-15), T2 (R3; R4 left 2026-08-31). V1 is service staff, M1 the branch manager.
 C05 moved from R1 to R2 on 2026-09-10 (a reassignment); C06's RM R5 joined after July, so C06's July
@@ -17,8 +20,9 @@ from sqlalchemy.orm import Session
 from wealthcrm.activity.models import Transaction
 from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.audit import service as audit
+from wealthcrm.config import DEFAULT_TIME_ZONE as ZONE
 from wealthcrm.customers.models import Customer, Reassignment
-from wealthcrm.db import utcnow
+from wealthcrm.db import to_utc, utcnow
 from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.service.models import ServiceRequest
@@ -348,7 +352,7 @@ def load(session: Session) -> None:
             customer_id=t["customer_id"],
             assignee_id=t["assignee_id"],
             due_on=t["due_on"],
-            completed_at=t["completed_at"],
+            completed_at=t["completed_at"] and to_utc(t["completed_at"], ZONE),
             outcome=t["outcome"],
             evidence={},
             priority_amount=0.0,
@@ -366,9 +370,9 @@ def load(session: Session) -> None:
             request_type=q["type"],
             channel="branch",
             priority="normal",
-            opened_at=q["opened"],
-            due_at=q["due"],
-            resolved_at=q["resolved"],
+            opened_at=to_utc(q["opened"], ZONE),
+            due_at=to_utc(q["due"], ZONE),
+            resolved_at=q["resolved"] and to_utc(q["resolved"], ZONE),
             rating=q["rating"],
             status="resolved" if q["resolved"] else "in_progress",
         )
@@ -388,4 +392,10 @@ def load(session: Session) -> None:
     )
     session.flush()
     for o in OVERRIDES:
-        audit.record(session, actor=_Actor(), action=o["action"], customer_id=o["customer_id"], at=o["at"])
+        audit.record(
+            session,
+            actor=_Actor(),
+            action=o["action"],
+            customer_id=o["customer_id"],
+            at=to_utc(o["at"], ZONE),
+        )

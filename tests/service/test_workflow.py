@@ -353,7 +353,7 @@ def test_a_stale_version_is_a_conflict(session: Session, cfg: Settings) -> None:
         request_id="R1",
         expected_version=1,
         now=bj(2025, 9, 22, 11),
-        priority=Priority.high,
+        priority=Priority.urgent,  # the complaint opened as high (sunflower normal, one step up)
     )
     with pytest.raises(Conflict, match="version 2, not 1"):
         svc.update(

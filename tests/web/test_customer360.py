@@ -224,11 +224,12 @@ def test_service_benefits_and_survey_panels_in_english(client: TestClient, extra
     log_in(client, "rm01")
     client.get("/lang/en")
     html = client.get("/customers/C001").text
-    # open requests first (soonest due), then the others newest first; local times (Asia/Shanghai)
+    # open requests first (soonest due), then the others newest first; local times (Asia/Shanghai), as
+    # the imported file gave them (the database holds them in UTC)
     assert by_id(html, "service-table").table() == [
         ["Request", "Type", "Status", "Opened", "SLA due", "Rating"],
-        ["R2", "Inquiry", "New", "2026-11-20 23:30", "2026-12-03 02:00 24.0 working hours left", "—"],
-        ["R1", "Complaint", CLOSED, "2026-10-05 17:00", "2026-10-08 02:00 SLA breached", "2 of 5"],
+        ["R2", "Inquiry", "New", "2026-11-20 15:30", "2026-12-02 18:00 24.0 working hours left", "—"],
+        ["R1", "Complaint", CLOSED, "2026-10-05 09:00", "2026-10-07 18:00 SLA breached", "2 of 5"],
     ]
     assert parse(html).find(data_request="R1").attrs["class"] == "closed"  # type: ignore[union-attr]
     # downgraded to sunflower in 2026-10: diamond's benefits through 2026-12 (grace_months = 3)
@@ -307,10 +308,10 @@ def test_the_360_api_has_the_panels(client: TestClient, extras: Engine) -> None:
         "open": False,
         "channel": "branch",
         "priority": "high",
-        "opened_at": "2026-10-05T09:00:00Z",
+        "opened_at": "2026-10-05T01:00:00Z",  # 09:00 in Beijing, as the file said
         "acknowledge_due_at": None,
-        "due_at": "2026-10-07T18:00:00Z",
-        "resolved_at": "2026-10-08T11:00:00Z",
+        "due_at": "2026-10-07T10:00:00Z",
+        "resolved_at": "2026-10-08T03:00:00Z",
         "breached": True,
         "acknowledged_late": False,
         "remaining_hours": None,

@@ -55,12 +55,14 @@ def test_a_request_through_the_api(as_user: Callable[[str], TestClient]) -> None
     desk = as_user("svc")
     created = _complaint(desk)
     rid = created["request_id"]
-    assert {k: created[k] for k in ("customer_id", "request_type", "status", "version", "sla_tier")} == {
+    keys = ("customer_id", "request_type", "status", "version", "sla_tier", "priority")
+    assert {k: created[k] for k in keys} == {
         "customer_id": "C001",
         "request_type": "complaint",
         "status": "new",
         "version": 1,
         "sla_tier": "sunflower",
+        "priority": "high",  # none given: sunflower's normal, one step up for a complaint
     }
     assert created["sla"] == {
         "acknowledge_due_at": "2026-11-30T04:00:00Z",  # Monday 12:00 in Beijing
@@ -125,7 +127,8 @@ def test_a_request_through_the_api(as_user: Callable[[str], TestClient]) -> None
     refused = _post(auditor, f"{path}/transitions", {"action": "reopen", "version": 6})
     assert refused.status_code == 403
     listed = as_user("rm01").get("/api/v1/service-requests?status=closed&type=complaint").json()
-    assert [(i["request_id"], i["status"]) for i in listed["items"]] == [("R1", "closed"), (rid, "closed")]
+    # urgent first, though R1 (high) was due two months earlier
+    assert [(i["request_id"], i["status"]) for i in listed["items"]] == [(rid, "closed"), ("R1", "closed")]
     customer = as_user("rm01").get("/api/v1/customers/C001/service-requests?page_size=1").json()
     assert (customer["total"], customer["page_size"], len(customer["items"])) == (3, 1, 1)
 
@@ -272,11 +275,16 @@ def test_register_dashboard_and_standard(as_user: Callable[[str], TestClient]) -
 
     standard = as_user("rm01").get("/api/v1/service/standard").json()
     sunflower = next(s for s in standard["segments"] if s["segment"] == "sunflower")
-    assert (sunflower["priority"], sunflower["cadence_days"], sunflower["resolve_hours"]["complaint"]) == (
-        3,
-        30,
-        16.0,
-    )
+    assert (
+        sunflower["default_priority"],
+        sunflower["complaint_priority"],
+        sunflower["cadence_days"],
+        sunflower["resolve_hours"]["complaint"],
+    ) == ("normal", "high", 30, 16.0)
+    assert {s["segment"]: s["default_priority"] for s in standard["segments"]} == {
+        "mass": "normal", "gold": "normal", "gold_prospect": "normal", "sunflower": "normal",
+        "diamond": "high", "private": "high",
+    }  # fmt: skip
     assert [s["segment"] for s in standard["segments"]] == [
         "mass", "gold", "gold_prospect", "sunflower", "diamond", "private",
     ]  # fmt: skip

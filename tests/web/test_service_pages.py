@@ -90,6 +90,52 @@ def test_the_desk_logs_a_complaint_and_the_rm_sees_it(as_user: Callable[[str], T
     assert other.get(f"/service/requests/{rid}").status_code == 404
 
 
+def test_a_request_logged_without_a_priority_gets_the_standards(
+    as_user: Callable[[str], TestClient],
+) -> None:
+    desk = as_user("svc")
+    form = by_id(desk.get("/service").text, "new-request")
+    chosen = [
+        (o.attrs.get("value"), o.text())
+        for o in form.iter("option")
+        if "selected" in o.attrs and o.parent is not None and o.parent.attrs.get("name") == "priority"
+    ]
+    assert chosen == [("", "按服务标准")]
+    response = desk.post(
+        "/service/requests",
+        data={
+            "customer_id": "C001",
+            "request_type": "inquiry",
+            "channel": "branch",
+            "priority": "",
+            "summary": "咨询理财到期",
+            "csrf_token": csrf_token(desk, "/service"),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    inquiry = response.headers["location"].split("/")[-1].split("?")[0]
+    complaint = (
+        desk.post(
+            "/service/requests",
+            data={
+                "customer_id": "C001",
+                "request_type": "complaint",
+                "channel": "branch",
+                "csrf_token": csrf_token(desk, "/service"),
+            },
+            follow_redirects=False,
+        )
+        .headers["location"]
+        .split("/")[-1]
+        .split("?")[0]
+    )
+    # C001 is sunflower: normal, and a complaint one step up
+    queue = by_id(desk.get("/service").text, "queue-table").table()
+    # high first; then by due time: the inquiry by Tuesday 10:00, R2 by Wednesday 18:00
+    assert [r[0] for r in queue[1:]] == [f"{complaint} 高", inquiry, "R2"]
+
+
 def test_a_request_is_worked_through_its_states(as_user: Callable[[str], TestClient]) -> None:
     desk = as_user("svc")
     rid = _log_complaint(desk)
@@ -224,8 +270,22 @@ def test_the_service_standard_comes_from_the_settings(as_user: Callable[[str], T
     page = as_user("svc").get("/service/standard").text
     levels = by_id(page, "levels-table").table()
     assert [r[0] for r in levels[1:]] == ["大众", "金卡", "金卡潜力客户", "金葵花", "钻石", "私人银行"]
-    assert levels[4][2:] == ["P3 · 优先排队", "每 30 天至少接触一次", "是"]
-    assert levels[3][2:4] == ["P4", "每 90 天至少接触一次"]
+    assert levels[0][2] == "默认优先级"
+    # the default priority (sla.default_priority), a complaint's one step higher
+    assert [r[2] for r in levels[1:]] == [
+        "普通 · 投诉：高",
+        "普通 · 投诉：高",
+        "普通 · 投诉：高",
+        "普通 · 投诉：高 · 优先排队",
+        "高 · 投诉：紧急 · 优先排队",
+        "高 · 投诉：紧急 · 优先排队",
+    ]
+    assert levels[4][3:] == ["每 30 天至少接触一次", "是"]
+    assert levels[3][3] == "每 90 天至少接触一次"
+    assert parse(page).find(data_segment="private") is not None
+    private = parse(page).find(data_priority="high", data_complaint_priority="urgent")
+    assert private is not None
+    assert "服务台先处理紧急请求" in page
     sla = by_id(page, "sla-table").table()
     assert sla[3] == ["投诉", "4 / 40", "2 / 40", "2 / 40", "2 / 16", "1 / 16", "1 / 8"]
     benefits = by_id(page, "benefits-table").table()

@@ -11,12 +11,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from wealthcrm.config import Settings
+from wealthcrm.config import Settings, SlaSettings
 from wealthcrm.db import session_scope
 from wealthcrm.tasks.models import Task
 from wealthcrm.tasks.service import generate
 from wealthcrm.web import create_app
-from wealthcrm.web.deps import current_date
+from wealthcrm.web.deps import current_date, utc_now
 from wealthcrm.web.routes.tasks import local_now
 
 from ..customers.workbench import load_workbench
@@ -260,6 +260,60 @@ def test_logging_a_contact_through_the_api(client: TestClient, app: FastAPI) -> 
         assert response.status_code == status, (change, response.text)
     assert client.post("/api/v1/customers/C004/interactions", json=body, headers=headers).status_code == 404
     assert client.get("/api/v1/customers/C004/interactions").status_code == 404
+
+
+def test_a_contact_time_with_an_offset_is_stored_in_the_branchs_wall_clock(client: TestClient) -> None:
+    token = signed_in(client, "rm01")
+    url = "/api/v1/customers/C001/interactions"
+    body = {
+        "channel": "phone",
+        "purpose": "care",
+        "outcome": "reached",
+        "occurred_at": "2026-11-28T02:00:00+00:00",
+    }
+    created = client.post(url, json=body, headers={"X-CSRF-Token": token})
+    assert created.status_code == 201, created.text
+    assert created.json()["occurred_at"] == "2026-11-28T10:00:00"  # Asia/Shanghai, whatever the server's zone
+    latest = client.get(url).json()["items"][0]
+    assert (latest["interaction_id"], latest["occurred_at"]) == (
+        created.json()["interaction_id"],
+        "2026-11-28T10:00:00",
+    )
+    new_york = body | {"occurred_at": "2026-11-27T21:30:00-05:00"}  # 02:30 UTC on the 28th
+    assert client.post(url, json=new_york, headers={"X-CSRF-Token": token}).json()["occurred_at"] == (
+        "2026-11-28T10:30:00"
+    )
+
+
+def test_today_is_the_branchs_date_not_the_servers(branch: Engine, settings: Settings) -> None:
+    late = datetime(2026, 11, 28, 20, 0)  # 20:00 UTC: 04:00 on Sunday 29 November in Shanghai
+    assert current_date(settings, late) == date(2026, 11, 29)
+    london = settings.model_copy(update={"sla": SlaSettings(time_zone="Europe/London")})
+    assert current_date(london, late) == date(2026, 11, 28)
+
+    application = create_app(settings, branch)
+    application.dependency_overrides[utc_now] = lambda: late  # the clock alone: today and now follow
+    with TestClient(application) as client:
+        token = signed_in(client, "rm01")
+        url = "/api/v1/customers/C001/interactions"
+        body = {
+            "channel": "phone",
+            "purpose": "care",
+            "outcome": "reached",
+            "occurred_at": "2026-11-29T03:30",
+        }
+        headers = {"X-CSRF-Token": token}
+        # 03:30 on the 29th is in the past in Shanghai; a follow-up on the 28th is before today
+        assert (
+            client.post(url, json=body | {"follow_up_on": "2026-11-28"}, headers=headers).status_code == 422
+        )
+        created = client.post(url, json=body | {"follow_up_on": "2026-11-29"}, headers=headers)
+        assert created.status_code == 201, created.text
+        assert client.post(
+            url, json=body | {"occurred_at": "2026-11-29T05:00"}, headers=headers
+        ).status_code == (
+            422  # an hour after the branch's now: in the future
+        )
 
 
 def test_the_api_needs_a_login(client: TestClient) -> None:

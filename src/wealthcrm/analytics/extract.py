@@ -12,6 +12,11 @@ Rows are read column-wise, never as Python objects one value at a time: on Postg
 in child processes (see :data:`ADBC_MIN_BYTES`); otherwise through the driver in chunks. Columns are
 typed from the SQL types (SQLite hands back dates as text): the same schema everywhere. Two tables are
 read at a time. Features, labels, lifecycle stages and alerts all start from these tables.
+
+**Local time.** Every date analytics sees is the branch's local date, and so is every date-time: the
+``service_requests`` times, stored as naive UTC, are handed out in the branch's local time
+(``time_zone``, ``sla.time_zone``), so a request opened at 00:30 on 1 November in Beijing counts in
+November, as the dashboards count it, not in October. ``interactions.occurred_at`` is stored local.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from wealthcrm.activity.models import DigitalActivity, Transaction
+from wealthcrm.config import DEFAULT_TIME_ZONE
 from wealthcrm.customers.models import Customer
 from wealthcrm.holdings.models import AumMonthly, Position
 from wealthcrm.interactions.models import Interaction
@@ -307,6 +314,20 @@ def _at_or_after(table: pa.Table, name: str, moment: datetime) -> pa.ChunkedArra
     return pc.fill_null(pc.greater_equal(table.column(name), pa.scalar(moment, pa.timestamp("us"))), False)
 
 
+def _utc(local: datetime, time_zone: str) -> datetime:
+    """A naive local time as naive UTC (the stored convention of ``service_requests``)."""
+    return local.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC).replace(tzinfo=None)
+
+
+def _local_times(table: pa.Table, time_zone: str) -> pa.Table:
+    """Every timestamp column (naive UTC, as stored) as the branch's naive local time, column-wise."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            aware = table.column(i).cast(pa.timestamp(f.type.unit, tz=time_zone))  # naive values are UTC
+            table = table.set_column(i, f.name, pc.local_timestamp(aware))
+    return table
+
+
 #: ``aum_totals``: month-average AUM summed over asset classes, one row per customer and month.
 AUM_TOTAL_COLUMNS = (
     Column("customer_id", String()),
@@ -363,7 +384,9 @@ def months_before(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def extract_tables(engine: Engine, *, until: date, recent_months: int | None = None) -> dict[str, pa.Table]:
+def extract_tables(
+    engine: Engine, *, until: date, recent_months: int | None = None, time_zone: str = DEFAULT_TIME_ZONE
+) -> dict[str, pa.Table]:
     """The contract tables as known at the end of the month containing ``until``.
 
     ``recent_months`` (the nightly: it needs one month's features and alerts, not every month's)
@@ -372,6 +395,9 @@ def extract_tables(engine: Engine, *, until: date, recent_months: int | None = N
     history every month's total AUM (``aum_totals``, :data:`AUM_TOTAL_COLUMNS`), the payroll alert
     every month's payroll credits, however long ago the last one was (``payroll_months``,
     :data:`PAYROLL_MONTH_COLUMNS`). At a million customers this halves what the nightly holds.
+
+    ``time_zone`` is the branch's (``sla.time_zone``): months end at its midnight, and the
+    ``service_requests`` times come out in its local time (see the module's note).
     """
     first = until.replace(day=1)
     last = month_end(first)
@@ -399,7 +425,10 @@ def extract_tables(engine: Engine, *, until: date, recent_months: int | None = N
             "digital_activity": (list(DigitalActivity.__table__.c), [DigitalActivity.month <= first]),
             "positions": (list(Position.__table__.c), [Position.opened_on <= last]),
             "interactions": (interaction_columns, [Interaction.occurred_at < next_start]),
-            "service_requests": (list(ServiceRequest.__table__.c), [ServiceRequest.opened_at < next_start]),
+            "service_requests": (
+                list(ServiceRequest.__table__.c),
+                [ServiceRequest.opened_at < _utc(next_start, time_zone)],
+            ),
             "customers": (CUSTOMER_COLUMNS, [Customer.onboarded_on <= last]),
             "survey_responses": (
                 nps_columns,
@@ -422,7 +451,7 @@ def extract_tables(engine: Engine, *, until: date, recent_months: int | None = N
     positions = _set_where(
         positions, _after(positions, "closed_on", last), {"status": "open", "closed_on": None}
     )
-    requests = read["service_requests"]
+    requests = _local_times(read["service_requests"], time_zone)
     requests = _set_where(
         requests, _at_or_after(requests, "acknowledged_at", next_start), {"acknowledged_at": None}
     )

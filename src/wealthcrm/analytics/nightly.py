@@ -135,7 +135,9 @@ def run_nightly(
             result.stages[name] = time.perf_counter() - t0
 
         with stage("extract"):
-            tables = extract_tables(engine, until=month, recent_months=recent_months(settings))
+            tables = extract_tables(
+                engine, until=month, recent_months=recent_months(settings), time_zone=settings.sla.time_zone
+            )
         with stage("tiers"):
             history = tier_history(tables, settings)
             if not (history["month"] == target).any():

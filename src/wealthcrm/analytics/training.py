@@ -22,7 +22,7 @@ from wealthcrm.errors import Invalid
 
 def training_data(engine: Engine, *, until: date, settings: Settings) -> pd.DataFrame:
     """Features and labels of every scored customer-month, using data (labels included) up to ``until``."""
-    tables = extract_tables(engine, until=until)
+    tables = extract_tables(engine, until=until, time_zone=settings.sla.time_zone)
     history = tier_history(tables, settings)
     features = build_features(tables, settings=settings, history=history)
     return training_frame(

@@ -4,6 +4,12 @@ This module is the single source of truth; ``docs/data-contract.md`` documents i
 two in step. Files are upserted on their key: importing the same file twice leaves the same rows, and a
 later file with the same keys updates them. Nothing is ever deleted by an import (a customer who leaves
 is ``status=closed``).
+
+Date-times in the files are the branch's local wall-clock time (``sla.time_zone``), as bank systems
+write them. A ``datetime`` column marked ``utc`` is stored the way the app stores its own instants,
+naive UTC (the service workflow's SLA clocks, dashboards and pages convert back to local time); the
+importer converts it after validation. The others (``interactions.occurred_at``, a contact log) are
+stored as written.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class Column:
     max_length: int | None = None
     not_future: bool = False  # dates after today are impossible
     default: object = None  # written when the column is absent on insert
+    #: a local date-time in the file, stored as naive UTC (the app's convention for instants it works on)
+    utc: bool = False
 
 
 def _enum(enum_cls: type) -> tuple[str, ...]:
@@ -351,16 +359,23 @@ SERVICE_REQUESTS = FileSpec(
         Column("priority", "enum", "Priority.", required=False, allowed=_enum(Priority), default="normal"),
         Column("root_cause", "str", "Root-cause category, once known.", required=False, max_length=50),
         Column("staff_id", "str", "Staff member handling it.", required=False, ref=("staff", "staff_id")),
-        Column("opened_at", "datetime", "When it was raised.", not_future=True),
+        Column("opened_at", "datetime", "When it was raised.", not_future=True, utc=True),
         Column(
             "acknowledged_at",
             "datetime",
             "When the customer was told it is being handled.",
             required=False,
             not_future=True,
+            utc=True,
         ),
-        Column("due_at", "datetime", "SLA due time for resolution (may be in the future).", required=False),
-        Column("resolved_at", "datetime", "When it was resolved.", required=False, not_future=True),
+        Column(
+            "due_at",
+            "datetime",
+            "SLA due time for resolution (may be in the future).",
+            required=False,
+            utc=True,
+        ),
+        Column("resolved_at", "datetime", "When it was resolved.", required=False, not_future=True, utc=True),
         Column("status", "enum", "State.", allowed=_enum(RequestStatus)),
         Column(
             "rating",

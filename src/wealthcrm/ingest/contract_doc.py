@@ -30,6 +30,8 @@ def _rules(col: Column) -> str:
         parts.append(f"≤ {col.max_value:g}")
     if col.max_length:
         parts.append(f"at most {col.max_length} characters")
+    if col.type == "datetime":
+        parts.append("local time, stored in UTC" if col.utc else "local time, stored as written")
     if col.not_future:
         parts.append("not after today")
     if col.default is not None:

@@ -2,6 +2,10 @@
 
     >>> result = import_path(engine, Path("extract/"), settings=load_settings())  # doctest: +SKIP
 
+Dates and date-times in the files are the branch's local time (``sla.time_zone``) and are checked as
+such, against the branch's today; the columns the app keeps as instants (``service_requests``' times)
+are then stored as naive UTC (:mod:`wealthcrm.ingest.contract`).
+
 A rejected import raises :class:`ImportRejected` listing every problem; the database is untouched. An
 import interrupted half-way (killed, power cut) leaves nothing behind, because the only commit is the
 last statement. Re-importing the same files changes no row.
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, select
@@ -118,10 +123,12 @@ def validate_files(
         raw = read_file(file_path, spec, fallback_encoding=settings.imports.fallback_encoding)
         raws.append(raw)
         warnings.extend(raw.warnings)
+    zone = settings.sla.time_zone
     ctx = Context(
-        today=today or date.today(),
+        today=today or datetime.now(ZoneInfo(zone)).date(),  # the branch's today, as the files' dates are
         cipher=cipher_for(settings),
         max_future_days=settings.imports.max_future_days,
+        time_zone=zone,
     )
     _load_context(conn, raws, ctx)
     validated: list[Validated] = []

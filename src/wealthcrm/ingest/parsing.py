@@ -88,6 +88,19 @@ def parse_datetime(values: pd.Series) -> Parsed:
     return _to_datetime64(objs), [("not a date and time: use YYYY-MM-DD HH:MM:SS", failed)]
 
 
+def local_to_utc(values: pd.Series, time_zone: str) -> pd.Series:
+    """Naive local date-times in ``time_zone`` as naive UTC, the stored convention, in one vectorised pass.
+
+    Where the zone has summer time, a wall-clock time its spring change skips is moved forward, and an
+    hour its autumn change repeats is read as the first one (still summer time). China has neither.
+    """
+    local = values.dt.tz_localize(
+        time_zone, ambiguous=np.ones(len(values), dtype=bool), nonexistent="shift_forward"
+    )
+    utc: pd.Series = local.dt.tz_convert("UTC").dt.tz_localize(None).astype(values.dtype)
+    return utc
+
+
 def _arrow_float(values: pd.Series, *, strip_commas: bool) -> pd.Series | None:
     """All values as float64 in one C++ pass, or None when some value is not a number."""
     try:

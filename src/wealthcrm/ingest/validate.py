@@ -1,6 +1,8 @@
 """Validation of contract files: types, required values, allowed values, references, keys, checks.
 
-Everything is checked before anything is written; each problem names file, row and column.
+Everything is checked before anything is written; each problem names file, row and column. Every check
+reads date-times as the file gives them, the branch's local time (today is the branch's today too);
+only the typed file handed to the writer has its ``utc`` columns converted to naive UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wealthcrm.config import DEFAULT_TIME_ZONE
 from wealthcrm.ingest import checks, parsing
 from wealthcrm.ingest.contract import Column, FileSpec
 from wealthcrm.ingest.problems import Problem
@@ -27,9 +30,11 @@ _PII_TYPES = {"national_id": mask_national_id, "mobile": mask_mobile}
 class Context:
     """What validation needs to know beyond the file: today, keys already stored or arriving."""
 
-    today: date
+    today: date  # the branch's local date
     cipher: FieldCipher
     max_future_days: int = 0
+    #: the branch's time zone: the files' date-times are local to it (``sla.time_zone``)
+    time_zone: str = DEFAULT_TIME_ZONE
     #: (file, column) → every value that exists: stored in the database or in this import's files
     known: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
     #: staff_id → role, stored or arriving
@@ -164,7 +169,9 @@ def _type_column(
         limit = ctx.latest_date
         if col.type == "month":
             limit = limit.to_period("M").to_timestamp()
-        future = (series > limit).fillna(False).to_numpy(dtype=bool) & ~bad
+        # a date-time: any time of the latest allowed day (local times both)
+        later = series >= limit + pd.Timedelta(days=1) if col.type == "datetime" else series > limit
+        future = later.fillna(False).to_numpy(dtype=bool) & ~bad
         out.add(future, col.name, f"is after today ({ctx.today.isoformat()})", values)
         bad |= future
     return series, bad
@@ -206,10 +213,13 @@ def _check_keys(spec: FileSpec, typed: dict[str, pd.Series], out: RowProblems) -
 
 
 def _to_table_columns(spec: FileSpec, typed: pd.DataFrame, ctx: Context) -> Validated:
-    """Rename and derive columns as the table stores them (PII encrypted, indexed and masked)."""
+    """Rename and derive columns as the table stores them (PII encrypted, indexed and masked; local
+    date-times of ``utc`` columns as naive UTC)."""
     frame = typed.copy()
     insert_only: list[str] = []
     for col in spec.columns:
+        if col.utc and col.name in frame.columns:
+            frame[col.name] = parsing.local_to_utc(frame[col.name], ctx.time_zone)
         if col.default is None:
             continue
         if col.name not in frame.columns:

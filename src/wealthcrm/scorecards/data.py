@@ -17,7 +17,9 @@ from sqlalchemy.sql import Executable
 from wealthcrm.activity.models import Transaction
 from wealthcrm.analytics.models import CustomerMonth
 from wealthcrm.audit.models import AuditEntry
+from wealthcrm.config import DEFAULT_TIME_ZONE
 from wealthcrm.customers.models import Customer, Reassignment
+from wealthcrm.db import to_utc
 from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.service.models import ServiceRequest
@@ -90,11 +92,22 @@ class MonthData:
     overrides: pd.DataFrame  # customer_id of each override request in the month
 
 
-def load(session: Session, *, month: date, window: int, min_class_amount: float) -> MonthData:
+def load(
+    session: Session,
+    *,
+    month: date,
+    window: int,
+    min_class_amount: float,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> MonthData:
     """Everything the scorecards of ``month`` (first day) read, for a risk window of ``window`` months;
-    an asset class counts as held from a month-average balance of ``min_class_amount``."""
+    an asset class counts as held from a month-average balance of ``min_class_amount``. The month is
+    the branch's local month (``time_zone``): contacts are stored in local time, audit entries, tasks'
+    completion and service requests in UTC, each compared with the month's bounds in its own clock;
+    the frames hand every time out in local time."""
     start, before, after = add_months(month, -window), add_months(month, -1), add_months(month, 1)
-    t0, t1 = _at(month), _at(after)
+    t0, t1 = _at(month), _at(after)  # local
+    u0, u1 = to_utc(t0, time_zone), to_utc(t1, time_zone)
     scored = (
         select(CustomerMonth.customer_id)
         .where(CustomerMonth.month.between(start, before), CustomerMonth.p_loss.is_not(None))
@@ -164,8 +177,8 @@ def load(session: Session, *, month: date, window: int, min_class_amount: float)
         holdings=_holdings(session, month, min_class_amount),
         last_contact=_last_contact(session, t1),
         contacts=_contacts(session, t0, t1),
-        tasks=_tasks(session, month, after, t0, t1),
-        requests=_requests(session, t0, t1),
+        tasks=_local(_tasks(session, month, after, u0, u1), ["completed_at"], time_zone),
+        requests=_local(_requests(session, u0, u1), ["opened_at", "due_at", "resolved_at"], time_zone),
         answers=frame(
             session,
             select(
@@ -185,8 +198,8 @@ def load(session: Session, *, month: date, window: int, min_class_amount: float)
             session,
             select(AuditEntry.customer_id).where(
                 AuditEntry.action == OVERRIDE_REQUESTED,
-                AuditEntry.at >= t0,
-                AuditEntry.at < t1,
+                AuditEntry.at >= u0,
+                AuditEntry.at < u1,
                 AuditEntry.customer_id.is_not(None),
             ),
         ),
@@ -253,6 +266,14 @@ def _tasks(session: Session, month: date, after: date, t0: datetime, t1: datetim
             )
         ),
     )
+
+
+def _local(data: pd.DataFrame, columns: list[str], time_zone: str) -> pd.DataFrame:
+    """``columns`` (stored naive UTC) as the branch's naive local time: the rules count local months."""
+    for name in columns:
+        utc = pd.to_datetime(data[name]).dt.tz_localize("UTC")
+        data[name] = utc.dt.tz_convert(time_zone).dt.tz_localize(None)
+    return data
 
 
 def _requests(session: Session, t0: datetime, t1: datetime) -> pd.DataFrame:

@@ -144,7 +144,11 @@ def compute(session: Session, *, month: date, settings: Settings) -> Scorecards:
     window = settings.scorecards.window_months
     horizon = settings.churn.horizon_months
     data = extract.load(
-        session, month=month, window=window, min_class_amount=settings.recommendations.deepen_min_class_amount
+        session,
+        month=month,
+        window=window,
+        min_class_amount=settings.recommendations.deepen_min_class_amount,
+        time_zone=settings.sla.time_zone,
     )
     parts = unit_parts(data, cadence=settings.cadence, horizon=horizon)
     staff = data.staff

@@ -4,6 +4,9 @@
   :func:`next_status` raises :class:`~wealthcrm.errors.Invalid` for any other;
 - :func:`clock_runs` — the SLA clock stops while waiting for the customer and once resolved;
 - :func:`sla_due` — the acknowledge and resolve due times of a new request (tier × type, business hours);
+- :func:`default_priority` — a new request's priority when staff leave it to the standard (tier or value
+  segment, a complaint one step higher);
+- :data:`PRIORITY_ORDER` — the desk serves urgent first, then high, then normal;
 - :func:`escalation_steps` / :func:`due_escalations` — when each escalation step of a missed due time
   fires: step 1 tells the assignee, step 2 the team lead, step 3 the branch manager, each once.
 """
@@ -17,7 +20,7 @@ from enum import StrEnum
 from wealthcrm.config import SlaSettings
 from wealthcrm.errors import Invalid
 from wealthcrm.service.calendar import WorkingCalendar
-from wealthcrm.vocab import RequestStatus, RequestType, Tier
+from wealthcrm.vocab import Priority, RequestStatus, RequestType, Tier
 
 S = RequestStatus
 
@@ -123,6 +126,23 @@ def sla_due(
         calendar.add_business_time(opened_at, ack),
         calendar.add_business_time(opened_at, resolve),
     )
+
+
+#: the order the desk serves requests in: urgent first (then the soonest SLA due time)
+PRIORITY_ORDER: tuple[Priority, ...] = (Priority.urgent, Priority.high, Priority.normal)
+
+
+def default_priority(
+    sla: SlaSettings, *, tier: Tier, request_type: RequestType, gold_prospect: bool = False
+) -> Priority:
+    """The priority of a new request whose priority staff did not choose: the tier's (or the gold
+    prospects') ``sla.default_priority``, one step higher for a complaint when
+    ``sla.complaint_priority_raise`` (urgent stays urgent)."""
+    priority = sla.default_priority.of(tier, gold_prospect=gold_prospect)
+    if request_type is RequestType.complaint and sla.complaint_priority_raise:
+        order = list(Priority)  # normal, high, urgent
+        priority = order[min(order.index(priority) + 1, len(order) - 1)]
+    return priority
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
 """Service requests and complaints: opening, working (state transitions), updating, escalation.
 
 - :func:`create` — open a request for a customer in the user's scope; its SLA due times come from the
-  customer's tier × the request type (:func:`~wealthcrm.service.rules.sla_due`). A complaint raises
-  the ``complaint`` early-warning alert and a ``service_followup`` task for the customer's RM;
+  customer's tier × the request type (:func:`~wealthcrm.service.rules.sla_due`), and so does its
+  priority unless staff chose one (:func:`~wealthcrm.service.rules.default_priority`). A complaint
+  raises the ``complaint`` early-warning alert and a ``service_followup`` task for the customer's RM;
+- :func:`list_requests` — the queue: urgent first, then high, then normal; within a priority the
+  soonest SLA due time first;
 - :func:`transition` — acknowledge, start, wait, resume, resolve, close (with the customer's rating
   1–5), reopen; an action the state does not allow is :class:`Invalid`. Waiting for the customer
   stops the SLA clock; resuming moves the due time later by the business time it stood still;
@@ -25,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import uuid4
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,6 +46,7 @@ from wealthcrm.service.calendar import WorkingCalendar
 from wealthcrm.service.models import ServiceRequest, ServiceRequestEvent
 from wealthcrm.service.rules import (
     OPEN_STATES,
+    PRIORITY_ORDER,
     Action,
     EscalationStep,
     EscalationTarget,
@@ -51,11 +55,12 @@ from wealthcrm.service.rules import (
     Sla,
     check_rating,
     clock_runs,
+    default_priority,
     due_escalations,
     next_status,
     sla_due,
 )
-from wealthcrm.service.tiers import customer_tier
+from wealthcrm.service.tiers import customer_tier, is_gold_prospect
 from wealthcrm.staff.models import Staff
 from wealthcrm.tasks import service as tasks
 from wealthcrm.tasks.models import Task
@@ -163,7 +168,9 @@ def list_requests(
     limit: int = 50,
     offset: int = 0,
 ) -> RequestPage:
-    """The requests ``user`` may see, soonest due first (those without a due time last), then newest."""
+    """The requests ``user`` may see in the order the desk serves them: urgent first, then high, then
+    normal; within a priority the soonest SLA due time first (those without a due time last), then
+    the newest."""
     conditions: list[ColumnElement[bool]] = [visible_requests(user)]
     if statuses:
         conditions.append(ServiceRequest.status.in_([s.value for s in statuses]))
@@ -177,11 +184,25 @@ def list_requests(
     stmt = (
         select(ServiceRequest)
         .where(*conditions)
-        .order_by(ServiceRequest.due_at.is_(None), ServiceRequest.due_at, ServiceRequest.opened_at.desc())
+        .order_by(
+            _priority_rank(),
+            ServiceRequest.due_at.is_(None),
+            ServiceRequest.due_at,
+            ServiceRequest.opened_at.desc(),
+        )
         .limit(limit)
         .offset(offset)
     )
     return RequestPage(int(total), list(session.scalars(stmt)))
+
+
+def _priority_rank() -> ColumnElement[int]:
+    """0 for urgent, 1 for high, 2 for normal: the desk's order (:data:`PRIORITY_ORDER`)."""
+    return case(
+        {p.value: i for i, p in enumerate(PRIORITY_ORDER)},
+        value=ServiceRequest.priority,
+        else_=len(PRIORITY_ORDER),
+    )
 
 
 def events(session: Session, *, user: Staffer, request_id: str) -> list[ServiceRequestEvent]:
@@ -250,13 +271,15 @@ def create(
     channel: ServiceChannel,
     now: datetime,
     settings: Settings,
-    priority: Priority = Priority.normal,
+    priority: Priority | None = None,
     summary: str | None = None,
     staff_id: str | None = None,
     request_id: str | None = None,
 ) -> ServiceRequest:
     """Open a request (state ``new``) for a customer in ``user``'s scope, assigned to ``staff_id``
-    (default: the user's own staff record). Audited as ``service_request.create``."""
+    (default: the user's own staff record). ``priority`` None: the standard's for the customer's tier or
+    value segment and the request type (``sla.default_priority``, ``sla.complaint_priority_raise``); a
+    chosen one wins. Audited as ``service_request.create``."""
     customer = get_customer(session, user=user, customer_id=customer_id)
     _check_acting(user)
     assignee = staff_id if staff_id is not None else user.staff_id
@@ -265,6 +288,21 @@ def create(
     calendar = calendar_of(settings)
     tier = customer_tier(session, customer_id=customer_id, on=calendar.local_date(now)) or DEFAULT_TIER
     due = sla_due(settings.sla, calendar, tier=tier, request_type=request_type, opened_at=now)
+    chosen = priority is not None
+    if priority is None:
+        prospect = (
+            tier is Tier.gold
+            and settings.sla.default_priority.gold_prospect is not None
+            and is_gold_prospect(
+                session,
+                customer_id=customer_id,
+                on=calendar.local_date(now),
+                min_aum=settings.cadence.gold_prospect_min_aum,
+            )
+        )
+        priority = default_priority(
+            settings.sla, tier=tier, request_type=request_type, gold_prospect=prospect
+        )
     rid = request_id or f"SR{calendar.to_local(now):%Y%m%d}{uuid4().hex[:10].upper()}"
     if session.get(ServiceRequest, rid) is not None:
         raise Conflict(f"service request {rid!r} exists already")
@@ -295,6 +333,7 @@ def create(
         "request_type": request_type.value,
         "channel": channel.value,
         "priority": priority.value,
+        "priority_chosen": chosen,
         "sla_tier": tier.value,
         "acknowledge_hours": due.acknowledge_hours,
         "resolve_hours": due.resolve_hours,
@@ -534,8 +573,9 @@ def _raise_alert(
         evidence={
             "request_id": req.request_id,
             "request_type": req.request_type.value,
-            "opened_at": req.opened_at.isoformat(),
-            "due_at": None if req.due_at is None else req.due_at.isoformat(),
+            # evidence is read by people: local times, as the nightly's alerts hold them
+            "opened_at": calendar.to_local(req.opened_at).isoformat(),
+            "due_at": None if req.due_at is None else calendar.to_local(req.due_at).isoformat(),
             **(evidence or {}),
         },
         action=ACTION_FOR[alert_type],
@@ -563,7 +603,7 @@ def _followup_task(
     evidence = {
         "request_id": req.request_id,
         "opened_on": calendar.local_date(req.opened_at).isoformat(),
-        "due_at": None if req.due_at is None else req.due_at.isoformat(timespec="minutes"),
+        "due_at": None if req.due_at is None else calendar.to_local(req.due_at).isoformat(timespec="minutes"),
         "status": req.status.value,
         "breached": breached,
     }
@@ -711,7 +751,10 @@ def escalate_due(session: Session, *, now: datetime, settings: Settings) -> Esca
                 Severity.high if req.request_type is RequestType.complaint else Severity.medium,
                 now=now,
                 calendar=calendar,
-                evidence={"sla": first.sla.value, "missed_at": _deadline(req, first.sla).isoformat()},
+                evidence={
+                    "sla": first.sla.value,
+                    "missed_at": calendar.to_local(_deadline(req, first.sla)).isoformat(),
+                },
             )
             n_alerts += int(created)
             if _followup_task(session, req, now=now, calendar=calendar, alert_id=alert.id, breached=True):

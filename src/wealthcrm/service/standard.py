@@ -1,16 +1,18 @@
 """The service standard (服务标准): what each tier — and the gold-prospect value segment — gets, all read
 from the settings, so the page staff read and the rules the app applies cannot drift apart.
 
-Per segment: the AUM band (``tiers``), the service priority, the SLA of each request type in business
-hours (``sla.acknowledge_hours`` / ``sla.resolve_hours``), the contact cadence (``cadence``), the
-benefits with their yearly quotas (``entitlements.benefits``) and whether VIP appointments are open to it
-(``appointments.min_tier``).
+Per segment: the AUM band (``tiers``), the default priority of its requests (``sla.default_priority``)
+and of its complaints (one step higher with ``sla.complaint_priority_raise``), the SLA of each request
+type in business hours (``sla.acknowledge_hours`` / ``sla.resolve_hours``), the contact cadence
+(``cadence``), the benefits with their yearly quotas (``entitlements.benefits``) and whether VIP
+appointments are open to it (``appointments.min_tier``).
 
-*Priority*: the desk serves requests in order of their SLA due time, so a tier's priority is how short
-its SLAs are. The standard ranks the tiers by their mean acknowledgement target over the request types
-(P1 = the shortest; equal means share a rank) and shows whether the tier has the ``priority_queue``
-benefit. A gold prospect (gold, AUM ≥ ``cadence.gold_prospect_min_aum`` and rising) has gold's SLAs and
-benefits and its own cadence.
+*Priority*: the desk serves urgent requests first, then high, then normal, and within a priority the
+soonest SLA due time first (:func:`wealthcrm.service.service.list_requests`). A new request gets the
+default priority shown here (:func:`wealthcrm.service.rules.default_priority`) unless staff choose
+another; whether the tier has the ``priority_queue`` benefit is shown beside it. A gold prospect
+(gold, AUM ≥ ``cadence.gold_prospect_min_aum`` and rising) has gold's SLAs and benefits, its own
+cadence, and its own default priority when ``sla.default_priority.gold_prospect`` is set (else gold's).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from wealthcrm.config import Settings
+from wealthcrm.service.rules import default_priority
 from wealthcrm.vocab import TIER_ORDER, RequestType, Tier
 
 GOLD_PROSPECT = "gold_prospect"
@@ -38,7 +41,8 @@ class Segment:
     tier: str
     min_aum: float
     max_aum: float | None  # below this; None: no upper bound
-    priority: int  # 1 = served first
+    default_priority: str  # of a new request when staff choose none
+    complaint_priority: str  # of a new complaint when staff choose none
     priority_queue: bool
     acknowledge_hours: dict[str, float]
     resolve_hours: dict[str, float]
@@ -70,22 +74,22 @@ def _cadence(settings: Settings, segment: str) -> int | None:
     }.get(segment)
 
 
-def _priorities(settings: Settings) -> dict[Tier, int]:
-    """Dense rank of the tiers by mean acknowledgement hours over the request types, shortest first."""
-    sla = settings.sla
-    mean = {
-        t: round(sum(sla.acknowledge_hours.hours(k.value, t) for k in RequestType) / len(RequestType), 6)
-        for t in TIER_ORDER
+def _priorities(settings: Settings, tier: Tier, *, gold_prospect: bool = False) -> dict[str, Any]:
+    """The default priority of the segment's requests, and of its complaints."""
+    return {
+        "default_priority": default_priority(
+            settings.sla, tier=tier, request_type=RequestType.inquiry, gold_prospect=gold_prospect
+        ).value,
+        "complaint_priority": default_priority(
+            settings.sla, tier=tier, request_type=RequestType.complaint, gold_prospect=gold_prospect
+        ).value,
     }
-    levels = sorted(set(mean.values()))
-    return {t: levels.index(mean[t]) + 1 for t in TIER_ORDER}
 
 
 def service_standard(settings: Settings) -> ServiceStandard:
     """The standard of every tier, lowest first, with the gold prospects after gold."""
     sla = settings.sla
     types = [t.value for t in RequestType]
-    priority = _priorities(settings)
     thresholds = settings.tiers.thresholds()
     segments = []
     for i, tier in enumerate(TIER_ORDER):
@@ -97,7 +101,6 @@ def service_standard(settings: Settings) -> ServiceStandard:
         upper = thresholds[i + 1] if i + 1 < len(thresholds) else None
         common: dict[str, Any] = {
             "tier": tier.value,
-            "priority": priority[tier],
             "priority_queue": any(b.benefit == PRIORITY_QUEUE for b in benefits),
             "acknowledge_hours": {k: sla.acknowledge_hours.hours(k, tier) for k in types},
             "resolve_hours": {k: sla.resolve_hours.hours(k, tier) for k in types},
@@ -110,6 +113,7 @@ def service_standard(settings: Settings) -> ServiceStandard:
                 min_aum=thresholds[i],
                 max_aum=upper,
                 cadence_days=_cadence(settings, tier.value),
+                **_priorities(settings, tier),
                 **common,
             )
         )
@@ -120,6 +124,7 @@ def service_standard(settings: Settings) -> ServiceStandard:
                     min_aum=settings.cadence.gold_prospect_min_aum,
                     max_aum=upper,
                     cadence_days=_cadence(settings, GOLD_PROSPECT),
+                    **_priorities(settings, tier, gold_prospect=True),
                     **common,
                 )
             )

@@ -37,3 +37,26 @@ def customer_tier(session: Session, *, customer_id: str, on: date, grace_months:
         )
     ).all()
     return max((Tier(t) for t in tiers), key=lambda t: t.rank)
+
+
+def is_gold_prospect(session: Session, *, customer_id: str, on: date, min_aum: float) -> bool:
+    """Whether the customer is a *gold prospect* in the latest month stored at or before ``on``'s month,
+    as the nightly's contact cadence reads it: gold, AUM at least ``min_aum`` and higher than the month
+    before (``cadence.gold_prospect_min_aum``; :func:`wealthcrm.tasks.rules.is_gold_prospect`)."""
+    rows = session.execute(
+        select(CustomerMonth.month, CustomerMonth.tier, CustomerMonth.aum)
+        .where(CustomerMonth.customer_id == customer_id, CustomerMonth.month <= on.replace(day=1))
+        .order_by(CustomerMonth.month.desc())
+        .limit(2)
+    ).all()
+    if not rows:
+        return False
+    latest = rows[0]
+    if Tier(latest.tier) is not Tier.gold or float(latest.aum) < min_aum:
+        return False
+    before = rows[1] if len(rows) > 1 else None
+    return (
+        before is not None
+        and before.month == _months_back(latest.month, 1)
+        and float(latest.aum) > float(before.aum)
+    )

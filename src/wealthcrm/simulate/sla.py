@@ -3,7 +3,10 @@
 A request of type ``t`` raised by a customer whose effective tier is sunflower or above is due
 ``SLA_DAYS[t][1]`` working days after it was opened, else ``SLA_DAYS[t][0]``: the same time of day,
 that many weekdays later (a request opened on a Saturday or Sunday starts counting on Monday). No
-public holidays: a plain Monday–Friday calendar. Times are whole seconds since 1970-01-01 (int64).
+public holidays: a plain Monday–Friday calendar. Times are whole seconds since 1970-01-01 (int64) of
+the branch's local wall-clock time, as the data contract's files carry date-times (the importer stores
+the ``service_requests`` times as UTC): days, weekdays and months are local, so a due time is counted on
+the local working calendar.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ class PositionFact:
 
 @dataclass(frozen=True, slots=True)
 class ComplaintFact:
-    """An unresolved service request: a complaint, or any request past its due time."""
+    """An unresolved service request: a complaint, or any request past its due time (times local)."""
 
     request_id: str
     opened_at: datetime

@@ -33,7 +33,7 @@ from wealthcrm.config import Settings
 from wealthcrm.customers.models import Customer
 from wealthcrm.customers.pseudonym import PSEUDONYMISED_ROLES
 from wealthcrm.customers.scope import WHOLE_BRANCH, visible_customers
-from wealthcrm.db import utcnow
+from wealthcrm.db import to_local, to_utc, utcnow
 from wealthcrm.errors import Conflict, Forbidden, Invalid, NotFound
 from wealthcrm.holdings.models import Position
 from wealthcrm.interactions.models import Interaction
@@ -246,20 +246,27 @@ def gather_facts(session: Session, *, on: date, settings: Settings) -> list[Cust
             ).all()
         )
     complaints: dict[str, list[ComplaintFact]] = {}
+    zone = settings.sla.time_zone
     for req in session.scalars(
         select(ServiceRequest)
         .where(
             or_(
                 ServiceRequest.request_type == RequestType.complaint,
-                # due by the end of `on`: the rules keep those whose breach the desk already saw
-                ServiceRequest.due_at < datetime.combine(on + timedelta(days=1), time.min),
+                # due by the end of `on` (local): the rules keep those whose breach the desk already saw
+                ServiceRequest.due_at < to_utc(datetime.combine(on + timedelta(days=1), time.min), zone),
             ),
             ServiceRequest.status.not_in([RequestStatus.resolved.value, RequestStatus.closed.value]),
         )
         .order_by(ServiceRequest.request_id)
     ):
-        complaints.setdefault(req.customer_id, []).append(
-            ComplaintFact(req.request_id, req.opened_at, req.due_at, str(req.status), str(req.request_type))
+        complaints.setdefault(req.customer_id, []).append(  # stored UTC, the rules read local days
+            ComplaintFact(
+                req.request_id,
+                to_local(req.opened_at, zone),
+                None if req.due_at is None else to_local(req.due_at, zone),
+                str(req.status),
+                str(req.request_type),
+            )
         )
     nps: dict[str, SurveyFact] = {}
     for a in session.scalars(

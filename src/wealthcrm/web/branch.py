@@ -125,7 +125,7 @@ def compute(engine: Engine, *, month: date, settings: Settings) -> Computed:
 
 
 def _compute(engine: Engine, *, month: date, settings: Settings) -> Computed:
-    tables = extract_tables(engine, until=month)
+    tables = extract_tables(engine, until=month, time_zone=settings.sla.time_zone)
     history = tier_history(tables, settings)
     months = pd.to_datetime(history["month"])
     if not (months == pd.Timestamp(month)).any():

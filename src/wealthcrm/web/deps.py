@@ -2,13 +2,18 @@
 
 The logged-in user comes from the session cookie, or, on /api/v1, from an ``Authorization: Bearer``
 token (:func:`current_user`).
+
+The clock: :func:`utc_now` is now (naive UTC); :func:`current_date` is today in the branch's time zone
+(``sla.time_zone``), not the server's, so a server run in UTC still turns the day at the branch's
+midnight. Both are dependencies, so tests fix them with ``app.dependency_overrides``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
@@ -47,15 +52,28 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def current_date() -> date:
-    """Today in the server's time zone (a dependency, so tests can fix the date)."""
-    return date.today()
+def utc_now() -> datetime:
+    """Now, naive UTC (a dependency, so tests can fix the clock)."""
+    return utcnow()
+
+
+def branch_local(at: datetime, settings: Settings) -> datetime:
+    """A naive UTC instant as the branch's naive local wall-clock time (``sla.time_zone``)."""
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(settings.sla.time_zone)).replace(tzinfo=None)
 
 
 # scope="function": commit before the response is sent, so a client never sees unsaved work.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Gettext = Annotated[Translator, Depends(translator)]
+UtcNow = Annotated[datetime, Depends(utc_now)]
+
+
+def current_date(settings: AppSettings, now: UtcNow) -> date:
+    """Today in the branch's time zone, ``sla.time_zone`` (a dependency, so tests can fix the date)."""
+    return branch_local(now, settings).date()
+
+
 TodayDate = Annotated[date, Depends(current_date)]
 
 

@@ -20,11 +20,15 @@ def _round(value: float | Decimal, places: int) -> Decimal:
 @lru_cache(maxsize=16)
 def _symbols(locale: str) -> dict[str, str] | None:
     """The locale's group, decimal and minus signs where they differ from ``,``, ``.`` and ``-``."""
-    found = {",": get_group_symbol(locale), ".": get_decimal_symbol(locale), "-": get_minus_sign_symbol(locale)}
+    found = {
+        ",": get_group_symbol(locale),
+        ".": get_decimal_symbol(locale),
+        "-": get_minus_sign_symbol(locale),
+    }
     return None if all(k == v for k, v in found.items()) else found
 
 
-def format_decimal(value: float | Decimal, *, format: str, locale: str) -> str:  # noqa: A002
+def format_decimal(value: float | Decimal, *, format: str, locale: str) -> str:
     """Babel's ``format_decimal`` for the three patterns used here (``#,##0``, ``#,##0.0``,
     ``#,##0.00``): groups of three, the pattern's decimals, the locale's signs. A page formats hundreds
     of amounts; Babel parses the pattern and looks up the locale each time, ten times slower."""

@@ -1,5 +1,6 @@
-"""Service pages: the service desk (log a request or complaint for a looked-up customer; the queue by SLA
-due time), "My requests" for RMs and team leads, and one request worked through its states.
+"""Service pages: the service desk (log a request or complaint for a looked-up customer; the queue by
+priority, then SLA due time), "My requests" for RMs and team leads, and one request worked through its
+states.
 
 Actions answer htmx with the request's panel (state, SLA, actions, history) swapped in place; a plain
 form post is redirected back. A refused action (a stale version, an action the state does not allow)
@@ -156,7 +157,7 @@ def desk_page(
     show: ShowParam = "open",
     request_type: TypeParam = "",
 ) -> Response:
-    """The service desk: log a request for a looked-up customer; the queue, soonest due first."""
+    """The service desk: log a request for a looked-up customer; the queue, urgent first, then soonest due."""
     return _queue(request, session, user, _, now, mode="desk", show=show, request_type=request_type)
 
 
@@ -185,11 +186,12 @@ def create_request(
     customer_id: Annotated[str, Form(max_length=32)] = "",
     request_type: Annotated[str, Form(max_length=32)] = "",
     channel: Annotated[str, Form(max_length=32)] = "",
-    priority: Annotated[str, Form(max_length=16)] = "normal",
+    priority: Annotated[str, Form(max_length=16)] = "",
     summary: Annotated[str, Form(max_length=svc.SUMMARY_MAX)] = "",
     back: Annotated[str, Form(pattern="^(desk|mine)$")] = "desk",
 ) -> Response:
-    """Log a request from the desk's or "My requests"' form; the request's page follows."""
+    """Log a request from the desk's or "My requests"' form; the request's page follows. No priority
+    chosen: the service standard's for the customer's tier and the request type."""
     form = {
         "customer_id": customer_id,
         "request_type": request_type,
@@ -207,7 +209,7 @@ def create_request(
                 customer_id=customer_id.strip(),
                 request_type=_enum(RequestType, request_type, _("Type")),
                 channel=_enum(ServiceChannel, channel, _("Channel")),
-                priority=_enum(Priority, priority, _("Priority")),
+                priority=_enum(Priority, priority, _("Priority")) if priority.strip() else None,
                 summary=summary,
                 now=now,
                 settings=settings,

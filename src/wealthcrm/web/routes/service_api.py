@@ -60,7 +60,9 @@ class RequestIn(_In):
     customer_id: str = Field(max_length=32)
     request_type: RequestType
     channel: ServiceChannel
-    priority: Priority = Priority.normal
+    priority: Priority | None = Field(
+        None, description="Left out: the service standard's for the customer's tier and the request type."
+    )
     summary: str | None = Field(None, max_length=svc.SUMMARY_MAX, description="What the customer asked.")
     assignee_id: str | None = Field(None, max_length=32, description="Staff id; default: the caller.")
 
@@ -109,7 +111,8 @@ def requests_api(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    """Requests the caller may see (their customers', and those assigned to them), soonest due first."""
+    """Requests the caller may see (their customers', and those assigned to them): urgent first, then
+    high, then normal; within a priority the soonest SLA due time first."""
     total, rows = reg.request_rows(
         session,
         user=user,
@@ -128,7 +131,8 @@ def requests_api(
 def create_request_api(
     request: Request, body: RequestIn, session: DbSession, settings: AppSettings, user: Reader, now: Now
 ) -> dict[str, Any]:
-    """Open a request for a customer in the caller's scope; its SLA comes from the tier × type. A
+    """Open a request for a customer in the caller's scope; its SLA comes from the tier × type, and so
+    does its priority when none is given (`sla.default_priority`, a complaint one step higher). A
     complaint raises the `complaint` alert and the RM's follow-up task at once."""
     req = svc.create(
         session,
@@ -373,5 +377,6 @@ def dashboard_api(
 
 @router.get("/api/v1/service/standard", tags=["service"])
 def standard_api(settings: AppSettings, user: CurrentUser) -> dict[str, Any]:
-    """What each tier and value segment gets: priority, SLAs (business hours), cadence, benefits."""
+    """What each tier and value segment gets: default priority (and a complaint's), SLAs (business
+    hours), cadence, benefits."""
     return service_standard(settings).to_dict()

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from wealthcrm.config import Settings
 from wealthcrm.customers.pseudonym import PSEUDONYMISED_ROLES
-from wealthcrm.db import utcnow
 from wealthcrm.errors import Invalid
 from wealthcrm.service import notifications
 from wealthcrm.service import service as svc
@@ -25,7 +24,7 @@ from wealthcrm.service.register import RequestRow
 from wealthcrm.service.rules import allowed_actions
 from wealthcrm.vocab import Role
 from wealthcrm.web.auth import SignedIn
-from wealthcrm.web.deps import require_role
+from wealthcrm.web.deps import UtcNow, require_role
 from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.workbench import labeller as workbench_labeller
 
@@ -34,9 +33,10 @@ from wealthcrm.web.workbench import labeller as workbench_labeller
 router = APIRouter()
 
 
-def service_now() -> datetime:
-    """Now, naive UTC (a dependency, so tests can fix the clock)."""
-    return utcnow()
+def service_now(now: UtcNow) -> datetime:
+    """Now, naive UTC: the web layer's clock (:func:`~wealthcrm.web.deps.utc_now`), as a dependency of
+    its own so tests can fix the service clock alone."""
+    return now
 
 
 Now = Annotated[datetime, Depends(service_now)]

@@ -10,8 +10,9 @@ the one error format (web/errors.py). Every POST needs the session's CSRF token 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,16 @@ from wealthcrm.vocab import (
 from wealthcrm.web import auth
 from wealthcrm.web import workbench as view
 from wealthcrm.web.auth import SignedIn
-from wealthcrm.web.deps import CurrentUser, DbSession, Gettext, RowId, TodayDate
+from wealthcrm.web.deps import (
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    Gettext,
+    RowId,
+    TodayDate,
+    UtcNow,
+    branch_local,
+)
 from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.templating import render
 
@@ -56,19 +66,22 @@ def can_act(user: SignedIn) -> bool:
     return user.role in ACTING_ROLES and user.staff_id is not None
 
 
-def local_now(on: TodayDate) -> datetime:
-    """Now, local time to the minute, on the app's date (``current_date``); a dependency tests can fix."""
-    return datetime.combine(on, datetime.now().time().replace(second=0, microsecond=0))
+def local_now(on: TodayDate, settings: AppSettings, now: UtcNow) -> datetime:
+    """Now, the branch's local time (``sla.time_zone``) to the minute, on the app's date
+    (``current_date``): contacts are logged in local wall-clock time. A dependency tests can fix."""
+    local = branch_local(now, settings)
+    return datetime.combine(on, local.time().replace(second=0, microsecond=0))
 
 
 Now = Annotated[datetime, Depends(local_now)]
 
 
 def task_context(user: SignedIn, _: Translator, on: date, now: datetime | None = None) -> dict[str, Any]:
-    """What the task templates need besides the tasks themselves (``now``: the form's default time)."""
+    """What the task templates need besides the tasks themselves (``now``: the form's default time,
+    local; without it, the start of ``on``)."""
     return {
         "on": on,
-        "now_value": (now or datetime.combine(on, datetime.now().time())).strftime("%Y-%m-%dT%H:%M"),
+        "now_value": (now or datetime.combine(on, time.min)).strftime("%Y-%m-%dT%H:%M"),
         "can_act": can_act(user),
         "label": view.labeller(_),
         "task_reason": lambda t: view.task_reason(t, _),
@@ -449,7 +462,10 @@ class InteractionIn(_In):
     purpose: InteractionPurpose
     outcome: InteractionOutcome
     notes: str | None = Field(None, max_length=NOTE_MAX)
-    occurred_at: datetime = Field(description="When the contact happened (local time; not in the future).")
+    occurred_at: datetime = Field(
+        description="When the contact happened: the branch's local time, or with an offset (converted to "
+        "the branch's time zone); not in the future."
+    )
     follow_up_on: date | None = Field(None, description="Creates a follow-up task due that day.")
     task_id: int | None = Field(None, ge=1, le=MAX_ID, description="The task this contact works.")
     task_outcome: TaskOutcome | None = Field(None, description="Overrides the outcome mapping.")
@@ -561,14 +577,20 @@ def interactions_api(
     "/api/v1/customers/{customer_id}/interactions", tags=["customers"], status_code=201, dependencies=CSRF
 )
 def log_interaction_api(
-    customer_id: str, body: InteractionIn, session: DbSession, user: CurrentUser, on: TodayDate, now: Now
+    customer_id: str,
+    body: InteractionIn,
+    session: DbSession,
+    settings: AppSettings,
+    user: CurrentUser,
+    on: TodayDate,
+    now: Now,
 ) -> dict[str, Any]:
     """Log a contact; with `follow_up_on` a follow-up task, with `task_id` the task is worked."""
     occurred_at = body.occurred_at
-    if occurred_at.tzinfo is not None:  # an offset given: the local wall-clock time it means
+    if occurred_at.tzinfo is not None:  # an offset given: the branch's wall-clock time it means
         if not 2000 <= occurred_at.year <= 9000:  # far outside the service's window; converting may overflow
             raise Invalid(f"occurred_at {occurred_at:%Y-%m-%d} is out of range")
-        occurred_at = occurred_at.astimezone().replace(tzinfo=None)
+        occurred_at = occurred_at.astimezone(ZoneInfo(settings.sla.time_zone)).replace(tzinfo=None)
     logged = contacts.log_interaction(
         session,
         user=user,
