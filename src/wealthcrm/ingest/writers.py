@@ -114,17 +114,24 @@ def _sqlite_column(table: Table, name: str, series: pd.Series) -> list[Any]:
     return pa.Array.from_pandas(series).to_pylist() if not isinstance(col_type, LargeBinary) else list(series)
 
 
+#: rows turned into Python values at a time: the SQLite driver takes rows of Python objects, about
+#: 60 bytes a value, so a nightly's first run (24 months × a million customers) at once would need
+#: more than 15 GB; in slices it stays at a few hundred MB, in the same transaction
+SQLITE_SLICE_ROWS = 200_000
+
+
 def _sqlite_insert(conn: Connection, table: Table, frame: pd.DataFrame, on_conflict: str) -> int:
     cols = list(frame.columns)
     placeholders = ", ".join("?" * len(cols))
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({placeholders}) {on_conflict}"
-    rows = list(zip(*(_sqlite_column(table, c, frame[c]) for c in cols), strict=True))
     raw = conn.connection.driver_connection
     assert raw is not None
     before = raw.total_changes
     cur = raw.cursor()
     try:
-        cur.executemany(sql, rows)
+        for start in range(0, len(frame), SQLITE_SLICE_ROWS):
+            part = frame.iloc[start : start + SQLITE_SLICE_ROWS]
+            cur.executemany(sql, zip(*(_sqlite_column(table, c, part[c]) for c in cols), strict=True))
     finally:
         cur.close()
     return int(raw.total_changes - before)
