@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, union
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from wealthcrm.alerts.models import Alert
@@ -432,6 +432,11 @@ def generate(session: Session, *, on: date, settings: Settings) -> GenerateResul
 # --- who sees what -----------------------------------------------------------------------------------
 
 
+#: the tasks table once more, for the scope's sub-select (an alias, so it is not correlated with the
+#: query it filters; made once, as :data:`wealthcrm.customers.scope._BOOK`)
+_SCOPED = aliased(Task, name="scoped")
+
+
 def visible_tasks(user: Any) -> ColumnElement[bool]:
     """A condition on :class:`Task`: about a customer in ``user``'s scope, or a staff task of their own
     (a team lead's: of any staff member of the team). The whole branch's roles see every task, but
@@ -441,17 +446,23 @@ def visible_tasks(user: Any) -> ColumnElement[bool]:
         return false()
     if role in WHOLE_BRANCH:
         return true()
-    about_customer = and_(Task.customer_id.is_not(None), Task.customer_id.in_(visible_customers(user)))
+    t = _SCOPED
+    about_customer = select(t.id).where(
+        t.customer_id.is_not(None), t.customer_id.in_(visible_customers(user))
+    )
     staff_id = user.staff_id
     if staff_id is None:
-        return about_customer
+        return Task.id.in_(about_customer)
     if role is Role.team_lead:
         team = select(Staff.team_id).where(Staff.staff_id == staff_id).scalar_subquery()
         members = select(Staff.staff_id).where(or_(Staff.team_id == team, Staff.staff_id == staff_id))
-        own = and_(Task.customer_id.is_(None), Task.assignee_id.in_(members))
+        own = select(t.id).where(t.customer_id.is_(None), t.assignee_id.in_(members))
     else:
-        own = and_(Task.customer_id.is_(None), Task.assignee_id == staff_id)
-    return or_(about_customer, own)
+        own = select(t.id).where(t.customer_id.is_(None), t.assignee_id == staff_id)
+    # The ids of both kinds as one UNION, not ``about a customer OR own``: an OR across two columns kept
+    # PostgreSQL from the customer_id index (Today scanned every task of the branch and hash-joined
+    # every customer for the names: 22 ms at 50,000 customers) — the scope's own reasoning, again.
+    return Task.id.in_(union(about_customer, own))
 
 
 class TaskFilter(StrEnum):
