@@ -9,7 +9,9 @@ uvicorn in a subprocess and drives it with an asyncio HTTP client:
 
 1. **paced**: ``--users`` RMs (default 50), each logged in with its own session, loop over Today →
    Book → a Customer 360 of their own book → the same through the API, pausing ``--think`` seconds
-   (default 1) between requests — a busy branch. Prints p50/p95/max latency per page.
+   (default 1) between requests — a busy branch. Prints p50/p95/max latency per page over the steady
+   state (requests started after ``--warmup`` seconds, default 10: every user opens Today within the
+   first second, a burst of 50 first pages in fresh worker processes), and over every request.
 2. **saturation**: ``--concurrency`` clients without pauses over the same mix, then over
    ``/api/v1/health`` (no login, no database): requests per second of each, measured in the same run,
    the health endpoint being the ceiling of this app on this machine.
@@ -160,11 +162,22 @@ def start_server(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Pop
 class Samples:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    #: (page, when the request started, seconds): what ``summary(since=…)`` filters
+    timed: list[tuple[str, float, float]] = field(default_factory=list)
 
-    def add(self, page: str, seconds: float, ok: bool) -> None:
+    def add(self, page: str, seconds: float, ok: bool, started: float = 0.0) -> None:
         self.latencies.setdefault(page, []).append(seconds)
+        self.timed.append((page, started, seconds))
         if not ok:
             self.errors[page] = self.errors.get(page, 0) + 1
+
+    def after(self, since: float) -> Samples:
+        """The requests that started at ``since`` or later (the steady state after a warm-up)."""
+        out = Samples()
+        for page, started, seconds in self.timed:
+            if started >= since:
+                out.add(page, seconds, True, started)
+        return out
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -223,7 +236,7 @@ async def user_loop(
                     return
                 started = time.perf_counter()
                 response = await client.get(path)
-                samples.add(page, time.perf_counter() - started, response.status_code == 200)
+                samples.add(page, time.perf_counter() - started, response.status_code == 200, started)
                 if think:
                     await asyncio.sleep(think)
 
@@ -281,9 +294,13 @@ def run_backend(name: str, db: dict[str, Any], args: argparse.Namespace) -> dict
     try:
         book = "/book" if _has_page(base, rms[0], "/book") else "/api/v1/customers?page_size=50"
         result: dict[str, Any] = {"rm_logins": len(rms), "prepare_s": db.get("prepare_s"), "book_path": book}
+        started = time.perf_counter()
         samples = asyncio.run(paced(base, rms, args.users, args.think, args.duration, book))
+        steady = samples.after(started + args.warmup)
+        steady.errors = samples.errors
         result["paced"] = {"users": args.users, "think_s": args.think, "duration_s": args.duration,
-                           "pages": samples.summary()}  # fmt: skip
+                           "warmup_s": args.warmup, "pages": steady.summary(),
+                           "pages_with_warmup": samples.summary()}  # fmt: skip
         result["saturation"] = asyncio.run(saturate(base, rms, args.concurrency, args.duration / 2, book))
     finally:
         process.terminate()
@@ -308,6 +325,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the paced run")
+    parser.add_argument(
+        "--warmup", type=float, default=10.0,
+        help="seconds at the start of the paced run left out of its figures (every user's first request "
+        "is Today, within the first think time; all samples are printed too, as pages_with_warmup)",
+    )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "wealthcrm-bench-web")
