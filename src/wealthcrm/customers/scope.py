@@ -11,10 +11,12 @@ One rule per role (SPEC "Users and roles"):
 - ``service``: no book; only the customers of their unexpired, audited look-ups
   (:class:`~wealthcrm.customers.models.AccessGrant`, see :mod:`wealthcrm.customers.lookup`).
 
-"Today" is the application's date (``date.today()``, the server's time zone, as the web layer's
-``current_date``), bound when the query runs, not SQL ``CURRENT_DATE``: SQLite's ``CURRENT_DATE`` is
-the UTC date, so in Beijing a delegation would start and end at 08:00 there but at midnight on
-PostgreSQL. Grants expire on naive-UTC timestamps, like every stored timestamp.
+"Today" for delegations is the server's date (``date.today()``), bound when the query runs, not SQL
+``CURRENT_DATE``: SQLite's ``CURRENT_DATE`` is the UTC date, so in Beijing a delegation would start
+and end at 08:00 there but at midnight on PostgreSQL. (The web layer's ``current_date`` is the
+branch's date, ``sla.time_zone``; on a server set to the branch's time zone, as bank servers are, the
+two agree; on one set to UTC a delegation starts and ends at the server's midnight.) Grants expire
+on naive-UTC timestamps, like every stored timestamp.
 
 A user without a staff record sees no book in the staff-bound roles. Services call
 :func:`scope_filter` on queries that join :class:`~wealthcrm.customers.models.Customer`, or use
