@@ -343,14 +343,15 @@ def today(
     user: Viewer,
     month: date | None = None,
     limit: int = 25,
-    other_alerts_limit: int = 50,
+    other_alerts_limit: int | None = 50,
     min_p_loss: float = AT_RISK_MIN_P_LOSS,
 ) -> Today:
     """The risk list of ``month`` (default: the latest scored) for ``user``'s scope, and open alerts.
 
     At risk: scored customers with ``p_loss >= min_p_loss``, largest AUM at risk first (ties by id).
     The first ``limit`` carry their open alerts; open alerts of every other customer in scope follow,
-    most severe first, so a high-severity signal on a low-risk customer is not missed. Only medium and
+    most severe first, so a high-severity signal on a low-risk customer is not missed (the first
+    ``other_alerts_limit`` of them; None: all). Only medium and
     high alerts count, and not :data:`~wealthcrm.tasks.rules.ALERTS_AS_TASKS` (they are tasks).
     """
     month = month or latest_scored_month(session)
@@ -370,7 +371,7 @@ def today(
         .order_by(CustomerMonth.aum_at_risk.desc().nulls_last(), Customer.customer_id)
         .limit(limit)
     )
-    rows = _book_rows(session, stmt) if month is not None else []
+    rows = _book_rows(session, stmt) if month is not None and limit > 0 else []
     # Today shows the alerts that call for a contact: low-severity ones stay on the customer's page, and
     # an expired risk assessment is an assessment_expiry task instead (wealthcrm.tasks.rules)
     alerts = [
@@ -383,7 +384,7 @@ def today(
         by_customer[alert.customer_id].append(alert)
     listed = {r.customer_id for r in rows}
     rows = [replace(r, alerts=by_customer[r.customer_id]) for r in rows]
-    others = [a for a in alerts if a.customer_id not in listed][:other_alerts_limit]
+    others = [a for a in alerts if a.customer_id not in listed][:other_alerts_limit]  # None: all
     return Today(month, int(count or 0), float(total or 0), len(alerts), rows, others)
 
 

@@ -126,7 +126,9 @@ def today_page(
 ) -> Response:
     """The RM's one prioritised task list (retention tasks are the at-risk customers), then the open
     alerts of customers without a retention task. A team lead picks one RM of the team (``rm``)."""
-    result = service.today(session, user=user)
+    # the page lists tasks, not the at-risk rows (retention tasks are those customers): only the
+    # counts and every open alert, of which those without a retention task are shown below the tasks
+    result = service.today(session, user=user, limit=0, other_alerts_limit=None)
     team = tasks.assignees(session, user=user)
     assignee = rm if rm and rm in {staff_id for staff_id, _name in team} else None
     found = tasks.list_tasks(
@@ -139,9 +141,8 @@ def today_page(
     )
     counts = tasks.task_counts(session, user=user, on=on, assignee_id=assignee)
     retained = tasks.customers_with_open(session, user=user, on=on, kind=TaskKind.retention)
-    alerts = [a for row in result.rows for a in row.alerts] + result.other_alerts
     others = sorted(
-        (a for a in alerts if a.customer_id not in retained),
+        (a for a in result.other_alerts if a.customer_id not in retained),
         key=lambda a: (_SEVERITY.get(a.severity, 3), -a.last_month.toordinal(), -a.id),
     )
     context = task_context(user, _, on) | {
