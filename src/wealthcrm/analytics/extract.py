@@ -30,9 +30,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -55,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from wealthcrm.activity.models import DigitalActivity, Transaction
 from wealthcrm.config import DEFAULT_TIME_ZONE
 from wealthcrm.customers.models import Customer
+from wealthcrm.db import to_utc
 from wealthcrm.holdings.models import AumMonthly, Position
 from wealthcrm.interactions.models import Interaction
 from wealthcrm.products.models import Product
@@ -314,11 +314,6 @@ def _at_or_after(table: pa.Table, name: str, moment: datetime) -> pa.ChunkedArra
     return pc.fill_null(pc.greater_equal(table.column(name), pa.scalar(moment, pa.timestamp("us"))), False)
 
 
-def _utc(local: datetime, time_zone: str) -> datetime:
-    """A naive local time as naive UTC (the stored convention of ``service_requests``)."""
-    return local.replace(tzinfo=ZoneInfo(time_zone)).astimezone(UTC).replace(tzinfo=None)
-
-
 def _local_times(table: pa.Table, time_zone: str) -> pa.Table:
     """Every timestamp column (naive UTC, as stored) as the branch's naive local time, column-wise."""
     for i, f in enumerate(table.schema):
@@ -427,7 +422,7 @@ def extract_tables(
             "interactions": (interaction_columns, [Interaction.occurred_at < next_start]),
             "service_requests": (
                 list(ServiceRequest.__table__.c),
-                [ServiceRequest.opened_at < _utc(next_start, time_zone)],
+                [ServiceRequest.opened_at < to_utc(next_start, time_zone)],
             ),
             "customers": (CUSTOMER_COLUMNS, [Customer.onboarded_on <= last]),
             "survey_responses": (

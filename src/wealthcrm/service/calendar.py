@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from wealthcrm.config import SlaSettings
+from wealthcrm.db import to_local, to_utc
 
 #: give up looking for the next working day after this many calendar days (a calendar without any)
 MAX_SCAN_DAYS = 3660
@@ -67,12 +68,13 @@ class WorkingCalendar:
 
     def to_local(self, at: datetime) -> datetime:
         """A stored (naive UTC) or aware datetime as naive local time."""
-        aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-        return aware.astimezone(self.zone).replace(tzinfo=None)
+        if at.tzinfo is None:
+            return to_local(at, self.time_zone)
+        return at.astimezone(self.zone).replace(tzinfo=None)
 
     def to_utc(self, local: datetime) -> datetime:
         """Naive local time as a naive UTC datetime (the stored convention)."""
-        return local.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+        return to_utc(local, self.time_zone)
 
     def local_date(self, at: datetime) -> date:
         return self.to_local(at).date()

@@ -11,16 +11,15 @@ midnight. Both are dependencies, so tests fix them with ``app.dependency_overrid
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from wealthcrm.audit.access import REQUEST_INFO
 from wealthcrm.config import Settings
-from wealthcrm.db import session_scope, utcnow
+from wealthcrm.db import session_scope, to_local, utcnow
 from wealthcrm.errors import Forbidden
 from wealthcrm.users import tokens
 from wealthcrm.users.models import User
@@ -59,7 +58,7 @@ def utc_now() -> datetime:
 
 def branch_local(at: datetime, settings: Settings) -> datetime:
     """A naive UTC instant as the branch's naive local wall-clock time (``sla.time_zone``)."""
-    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(settings.sla.time_zone)).replace(tzinfo=None)
+    return to_local(at, settings.sla.time_zone)
 
 
 # scope="function": commit before the response is sent, so a client never sees unsaved work.
