@@ -106,6 +106,17 @@ class ChurnSettings(_Section):
     )
 
 
+class NightlySettings(_Section):
+    """How the nightly batch works through a large branch."""
+
+    slice_customers: int = Field(
+        200_000,
+        ge=1,
+        description="The nightly reads and scores the customers in slices of this many (by customer ID), "
+        "so its memory grows with the slice, not with the branch.",
+    )
+
+
 class LifecycleSettings(_Section):
     """Thresholds of the monthly lifecycle stage."""
 
@@ -644,6 +655,7 @@ class Settings(BaseSettings):
     tiers: TierSettings = Field(default_factory=TierSettings)
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    nightly: NightlySettings = Field(default_factory=NightlySettings)
     cadence: CadenceSettings = Field(default_factory=CadenceSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)

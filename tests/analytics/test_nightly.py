@@ -17,7 +17,7 @@ from wealthcrm.analytics.models import CustomerMonth, NightlyRun
 from wealthcrm.analytics.nightly import run_nightly
 from wealthcrm.analytics.training import fit_final, training_data
 from wealthcrm.cli.main import app
-from wealthcrm.config import Settings
+from wealthcrm.config import NightlySettings, Settings
 from wealthcrm.db import session_scope
 from wealthcrm.ingest.importer import import_path
 from wealthcrm.vocab import Stage, Tier
@@ -53,10 +53,26 @@ def snapshot(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[objec
     return [tuple(r) for r in months], [tuple(r) for r in alerts]
 
 
+def in_slices(settings: Settings, size: int = 97) -> Settings:
+    return settings.model_copy(update={"nightly": NightlySettings(slice_customers=size)})
+
+
+def scored_reasons(engine: Engine) -> list[tuple[object, ...]]:
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(CustomerMonth.customer_id, CustomerMonth.aum_at_risk, CustomerMonth.reasons)
+            .where(CustomerMonth.month == MONTH, CustomerMonth.p_loss.is_not(None))
+            .order_by(CustomerMonth.customer_id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
 def test_nightly_without_a_model_writes_tiers_stages_and_alerts_once(
     branch: Engine, settings: Settings
 ) -> None:
-    first = run_nightly(branch, month=MONTH, settings=settings)
+    # the first night backfills in slices of 97 customers; the second, in one slice, changes nothing
+    first = run_nightly(branch, month=MONTH, settings=in_slices(settings))
+    assert first.rows["customer_slices"] > 2
     assert first.model_version_id is None
     stages = ["extract", "tiers", "lifecycle", "features", "scores", "alerts", "write", "statistics"]
     assert list(first.stages) == stages
@@ -71,6 +87,7 @@ def test_nightly_without_a_model_writes_tiers_stages_and_alerts_once(
     assert {m[3] for m in months} >= {Stage.mature, Stage.declining, Stage.churned}
 
     again = run_nightly(branch, month=MONTH, settings=settings)
+    assert again.rows["customer_slices"] == 1
     assert (again.rows["alerts_created"], again.rows["alerts_updated"], again.rows["alerts_closed"]) == (
         0,
         0,
@@ -112,6 +129,19 @@ def test_nightly_scores_with_the_active_model(branch: Engine, settings: Settings
             )
         )
         assert unscored == 0
+    # the same night in slices of customers scores, explains and alerts exactly the same
+    before = snapshot(branch)
+    reasons = scored_reasons(branch)
+    sliced = run_nightly(branch, month=MONTH, settings=in_slices(settings, 61))
+    assert sliced.rows["customer_slices"] > 3
+    assert sliced.rows["scored"] == result.rows["scored"]
+    assert (sliced.rows["alerts_created"], sliced.rows["alerts_updated"], sliced.rows["alerts_closed"]) == (
+        0,
+        0,
+        0,
+    )
+    assert snapshot(branch) == before
+    assert scored_reasons(branch) == reasons
 
     out = tmp_path / "scores.csv"
     runner = CliRunner()

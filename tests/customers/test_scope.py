@@ -116,6 +116,31 @@ def test_today_orders_by_aum_at_risk_with_exact_numbers(wb: Engine) -> None:
         assert (svc.rows, svc.other_alerts, svc.customers_at_risk, svc.aum_at_risk) == ([], [], 0, 0)
 
 
+def test_today_other_alerts_most_severe_first_limited_and_skipping(wb: Engine) -> None:
+    """Without the risk list every alert is an "other" one: most severe first, at most the limit, and
+    none of the customers ``skip_customers`` selects (Today: those with a retention task)."""
+    with session_scope(wb) as session:
+        boss = _user(session, "boss")
+        every = service.today(session, user=boss, limit=0, other_alerts_limit=None)
+        assert every.rows == [] and every.open_alerts == 3
+        # high before medium; within a severity the latest month, then the newest alert
+        assert [(a.customer_id, a.severity, a.last_month) for a in every.other_alerts] == [
+            ("C002", "high", OCT),
+            ("C001", "high", OCT),
+            ("C004", "medium", OCT),
+        ]
+        assert every.other_alerts[0].id > every.other_alerts[1].id
+        first = service.today(session, user=boss, limit=0, other_alerts_limit=1)
+        assert [a.customer_id for a in first.other_alerts] == ["C002"]
+        assert first.open_alerts == 3  # the count is of every alert, not of those listed
+        skip = select(Customer.customer_id).where(Customer.customer_id.in_(["C002", "C004"]))
+        rest = service.today(session, user=boss, limit=0, skip_customers=skip)
+        assert {a.customer_id for a in rest.other_alerts} == {a.customer_id for a in every.other_alerts} - {
+            "C002",
+            "C004",
+        }
+
+
 def test_book_filters_search_sort_and_pages(wb: Engine) -> None:
     with session_scope(wb) as session:
         boss = _user(session, "boss")

@@ -46,6 +46,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    func,
     literal_column,
     select,
 )
@@ -73,6 +74,10 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 
 
+#: A slice of customers: the first and the last customer ID, both included.
+CustomerRange = tuple[str, str]
+
+
 def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
@@ -92,13 +97,23 @@ def _arrow_type(column: Any) -> pa.DataType:
     return pa.string()
 
 
-def _select_sql(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> str:
+def _select_sql(
+    engine: Engine,
+    columns: Sequence[Any],
+    where: Sequence[ColumnElement[bool]],
+    keys: CustomerRange | None = None,
+) -> str:
     """The SELECT as text with literal values. On SQLite every column is cast to its storage class
     (NUMERIC columns may hold integers and reals side by side; dates and times are text) and the
     WHERE columns are written ``+column`` so no index is used: these filters keep nearly every row,
-    and walking an index to then look each row up is three times slower than reading the table."""
+    and walking an index to then look each row up is three times slower than reading the table.
+    ``keys`` (a slice of customers, on a table with ``customer_id``) is the one term that may use an
+    index: it keeps a slice of the rows, and every table's customer index starts with the customer."""
+    key_terms: list[ColumnElement[bool]] = []
+    if keys is not None and "customer_id" in columns[0].table.c:
+        key_terms.append(columns[0].table.c.customer_id.between(*keys))
     if engine.dialect.name != "sqlite":
-        stmt = select(*columns).where(*where)
+        stmt = select(*columns).where(*where, *key_terms)
         return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     storage = {pa.float64(): "REAL", pa.int64(): "INTEGER", pa.bool_(): "INTEGER"}
     items: list[Any] = []
@@ -106,7 +121,7 @@ def _select_sql(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnEl
         cast = f"CAST({c.table.name}.{c.name} AS {storage.get(_arrow_type(c), 'TEXT')})"
         items.append(literal_column(cast).label(c.name))
     unindexed = [_unary_plus(w) for w in where]
-    stmt = select(*items).select_from(columns[0].table).where(*unindexed)
+    stmt = select(*items).select_from(columns[0].table).where(*unindexed, *key_terms)
     return str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -266,10 +281,15 @@ def _driver_arrow(engine: Engine, sql: str, columns: Sequence[Any]) -> pa.Table:
 Query = tuple[Sequence[Any], Sequence[ColumnElement[bool]]]
 
 
-def _read(engine: Engine, columns: Sequence[Any], where: Sequence[ColumnElement[bool]]) -> pa.Table:
+def _read(
+    engine: Engine,
+    columns: Sequence[Any],
+    where: Sequence[ColumnElement[bool]],
+    keys: CustomerRange | None = None,
+) -> pa.Table:
     """SELECT columns WHERE … as an Arrow table typed from the column types, read column-wise: ADBC
     on a large SQLite file, COPY on PostgreSQL, the driver in chunks otherwise. Same schema everywhere."""
-    return _read_sql(engine, _select_sql(engine, columns, where), columns)
+    return _read_sql(engine, _select_sql(engine, columns, where, keys), columns)
 
 
 def _read_sql(engine: Engine, sql: str, columns: Sequence[Any]) -> pa.Table:
@@ -288,11 +308,12 @@ def _sqlite_file(engine: Engine) -> str | None:
     return database if os.path.exists(database) else None
 
 
-def _tables(engine: Engine, queries: dict[str, Query]) -> dict[str, pa.Table]:
+def _tables(engine: Engine, queries: dict[str, Query], keys: CustomerRange | None) -> dict[str, pa.Table]:
     """Every query, two at a time (the database or the child process does the work, in parallel)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            name: pool.submit(_read, engine, columns, where) for name, (columns, where) in queries.items()
+            name: pool.submit(_read, engine, columns, where, keys)
+            for name, (columns, where) in queries.items()
         }
         return {name: future.result() for name, future in futures.items()}
 
@@ -331,7 +352,16 @@ AUM_TOTAL_COLUMNS = (
 )
 
 
-def _aum_totals_sql(engine: Engine, first: date) -> str:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _key_sql(keys: CustomerRange | None) -> str:
+    """`` AND customer_id BETWEEN …`` for a slice of customers (nothing for all of them)."""
+    return "" if keys is None else f" AND customer_id BETWEEN {_sql_text(keys[0])} AND {_sql_text(keys[1])}"
+
+
+def _aum_totals_sql(engine: Engine, first: date, keys: CustomerRange | None = None) -> str:
     """AUM per customer and month, summed in the database: a quarter of the rows of ``aum_monthly``.
     On SQLite the table is its key's B-tree (customer, month, class), so the groups arrive in order
     and the sum streams; the month filter is ``+month`` for the reason given in :func:`_select_sql`."""
@@ -339,11 +369,12 @@ def _aum_totals_sql(engine: Engine, first: date) -> str:
         return (
             "SELECT CAST(customer_id AS TEXT) AS customer_id, CAST(month AS TEXT) AS month, "
             "CAST(SUM(avg_daily_balance) AS REAL) AS avg_daily_balance FROM aum_monthly "
-            f"WHERE +month <= '{first.isoformat()}' GROUP BY customer_id, month"
+            f"WHERE +month <= '{first.isoformat()}'{_key_sql(keys)} GROUP BY customer_id, month"
         )
     return (
         "SELECT customer_id, month, CAST(SUM(avg_daily_balance) AS DOUBLE PRECISION) AS avg_daily_balance "
-        f"FROM aum_monthly WHERE month <= DATE '{first.isoformat()}' GROUP BY customer_id, month"
+        f"FROM aum_monthly WHERE month <= DATE '{first.isoformat()}'{_key_sql(keys)} "
+        "GROUP BY customer_id, month"
     )
 
 
@@ -355,21 +386,21 @@ PAYROLL_MONTH_COLUMNS = (
 )
 
 
-def _payroll_months_sql(engine: Engine, last: date) -> str:
+def _payroll_months_sql(engine: Engine, last: date, keys: CustomerRange | None = None) -> str:
     if engine.dialect.name == "sqlite":
         month = "substr(txn_date, 1, 7) || '-01'"
         return (
             f"SELECT CAST(customer_id AS TEXT) AS customer_id, {month} AS month, "
             "CAST(SUM(amount) AS REAL) AS amount FROM transactions "
             "WHERE +direction = 'in' AND +counterparty_kind = 'payroll' "
-            f"AND +txn_date <= '{last.isoformat()}' "
+            f"AND +txn_date <= '{last.isoformat()}'{_key_sql(keys)} "
             f"GROUP BY customer_id, {month}"
         )
     month = "CAST(date_trunc('month', txn_date) AS DATE)"
     return (
         f"SELECT customer_id, {month} AS month, CAST(SUM(amount) AS DOUBLE PRECISION) AS amount "
         "FROM transactions WHERE direction = 'in' AND counterparty_kind = 'payroll' "
-        f"AND txn_date <= DATE '{last.isoformat()}' GROUP BY customer_id, {month}"
+        f"AND txn_date <= DATE '{last.isoformat()}'{_key_sql(keys)} GROUP BY customer_id, {month}"
     )
 
 
@@ -379,8 +410,27 @@ def months_before(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def customer_ranges(engine: Engine, *, until: date, size: int) -> list[CustomerRange | None]:
+    """The customers known at the end of ``until``'s month in slices of ``size`` by customer ID: the
+    first and last ID of each slice (``[None]``, every customer at once, when they fit in one)."""
+    last = month_end(until.replace(day=1))
+    with engine.connect() as conn:
+        count = conn.scalar(select(func.count()).where(Customer.onboarded_on <= last)) or 0
+        if count <= size:
+            return [None]
+        ids = conn.scalars(
+            select(Customer.customer_id).where(Customer.onboarded_on <= last).order_by(Customer.customer_id)
+        ).all()
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
 def extract_tables(
-    engine: Engine, *, until: date, recent_months: int | None = None, time_zone: str = DEFAULT_TIME_ZONE
+    engine: Engine,
+    *,
+    until: date,
+    recent_months: int | None = None,
+    time_zone: str = DEFAULT_TIME_ZONE,
+    customers: CustomerRange | None = None,
 ) -> dict[str, pa.Table]:
     """The contract tables as known at the end of the month containing ``until``.
 
@@ -393,7 +443,11 @@ def extract_tables(
 
     ``time_zone`` is the branch's (``sla.time_zone``): months end at its midnight, and the
     ``service_requests`` times come out in its local time (see the module's note).
+
+    ``customers`` (the nightly's slices, :func:`customer_ranges`): only the rows of the customers
+    whose ID lies in this closed range; staff and products whole.
     """
+    keys = customers
     first = until.replace(day=1)
     last = month_end(first)
     next_start = datetime.combine(last + timedelta(days=1), time.min)
@@ -432,6 +486,7 @@ def extract_tables(
             "staff": (list(Staff.__table__.c), [Staff.joined_on <= last]),
             "products": (list(Product.__table__.c), []),
         },
+        keys,
     )
     customers = read["customers"]
     customers = _set_where(
@@ -456,8 +511,10 @@ def extract_tables(
     )
     totals = (
         {
-            "aum_totals": _read_sql(engine, _aum_totals_sql(engine, first), AUM_TOTAL_COLUMNS),
-            "payroll_months": _read_sql(engine, _payroll_months_sql(engine, last), PAYROLL_MONTH_COLUMNS),
+            "aum_totals": _read_sql(engine, _aum_totals_sql(engine, first, keys), AUM_TOTAL_COLUMNS),
+            "payroll_months": _read_sql(
+                engine, _payroll_months_sql(engine, last, keys), PAYROLL_MONTH_COLUMNS
+            ),
         }
         if recent_months is not None
         else {}

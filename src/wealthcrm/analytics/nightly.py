@@ -3,7 +3,8 @@
 Stages, each timed: extract (point-in-time tables) → tiers (tier history, tier and loss events) →
 lifecycle (stages) → features (DuckDB) → scores (the active churn model: P(loss), AUM at risk,
 expected outflow, reasons) → alerts (rules, de-duplicated against earlier nights) → write
-(customer_months). Running the same month twice changes nothing.
+(customer_months). A large branch goes through these in slices of customers (``nightly.slice_customers``).
+Running the same month twice changes nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from wealthcrm.alerts.rules import evaluate_rules
 from wealthcrm.alerts.service import upsert_alerts
 from wealthcrm.analytics import registry
-from wealthcrm.analytics.extract import extract_tables
+from wealthcrm.analytics.churn import ChurnModel
+from wealthcrm.analytics.extract import customer_ranges, extract_tables
 from wealthcrm.analytics.features import build_features
 from wealthcrm.analytics.labels import in_population
 from wealthcrm.analytics.lifecycle import assign_stages
@@ -34,6 +37,7 @@ from wealthcrm.analytics.tiering import tier_history
 from wealthcrm.config import Settings
 from wealthcrm.db import refresh_statistics
 from wealthcrm.errors import NotFound
+from wealthcrm.holdings.models import AumMonthly
 from wealthcrm.holdings.service import latest_month
 from wealthcrm.ingest.writers import upsert
 from wealthcrm.recommendations.service import generate_nightly as generate_recommendations
@@ -80,26 +84,25 @@ def _months_stored(session: Session) -> set[pd.Timestamp]:
 
 
 def score_month(
-    session: Session,
+    model: ChurnModel | None,
+    version_id: int | None,
     history: pd.DataFrame,
     features: pd.DataFrame,
     tables: dict[str, Any],
     settings: Settings,
-) -> tuple[pd.DataFrame, int | None]:
+) -> pd.DataFrame:
     """Scores of the month's scored population (sunflower-or-above, open) with the active model."""
-    version = registry.get_active(session)
-    if version is None:
-        return pd.DataFrame(columns=SCORE_COLUMNS), None
-    model = registry.load(version)
+    if model is None:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
     population = history[in_population(history, tables["customers"], settings).to_numpy()]
     keep = ["customer_id", "month"] + ([] if "aum" in features.columns else ["aum"])
     rows = features.merge(population[keep], on=["customer_id", "month"])
     if rows.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS), version.id
+        return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = model.predict(rows)
     scores["reasons"] = pd.Series(explain(model.contributions(rows), rows), index=scores.index, dtype=object)
-    scores["model_version_id"] = version.id
-    return scores[SCORE_COLUMNS], version.id
+    scores["model_version_id"] = version_id
+    return scores[SCORE_COLUMNS]
 
 
 #: Months of detail the features of one month read: the 6 before it (``aum_chg_6m``, the previous
@@ -114,57 +117,90 @@ def recent_months(settings: Settings) -> int:
     return max(FEATURE_LOOKBACK_MONTHS, -(-settings.alerts.reinvest_days // 28) + 1)
 
 
+def _has_month(session: Session, month: date) -> bool:
+    return session.scalar(select(AumMonthly.month).where(AumMonthly.month == month).limit(1)) is not None
+
+
 def run_nightly(
     engine: Engine, *, month: date | None = None, settings: Settings, progress: Progress | None = None
 ) -> NightlyResult:
-    """Run every stage for ``month`` (default: the latest month with AUM data) and commit once."""
+    """Run every stage for ``month`` (default: the latest month with AUM data) and commit once.
+
+    Everything up to the alerts' candidates is per customer, so the stages run over slices of
+    ``nightly.slice_customers`` customers (by ID), one after the other, each slice's tier and score
+    rows written before the next is read: the memory the night needs is a slice's. The alerts are
+    reconciled with the stored ones once, over every slice's candidates, then recommendations and
+    tasks are made from what was written. The seconds of a stage are summed over the slices."""
     started_at = datetime.now(UTC).replace(tzinfo=None)
     with Session(engine) as session, session.begin():
         month = (month or latest_month(session) or date.min).replace(day=1)
         if month == date.min:
             raise NotFound("no AUM data yet: import aum_monthly first")
+        if not _has_month(session, month):
+            raise NotFound(f"no AUM data for {month:%Y-%m}")
         result = NightlyResult(month=month)
         target = pd.Timestamp(month)
 
         @contextmanager
-        def stage(name: str) -> Iterator[None]:
+        def stage(name: str, slice_no: int = 0, slices: int = 1) -> Iterator[None]:
             if progress:
-                progress(name)
+                progress(name if slices == 1 else f"{name} ({slice_no + 1}/{slices})")
             t0 = time.perf_counter()
             yield
-            result.stages[name] = time.perf_counter() - t0
+            result.stages[name] = result.stages.get(name, 0.0) + time.perf_counter() - t0
 
-        with stage("extract"):
-            tables = extract_tables(
-                engine, until=month, recent_months=recent_months(settings), time_zone=settings.sla.time_zone
-            )
-        with stage("tiers"):
-            history = tier_history(tables, settings)
-            if not (history["month"] == target).any():
-                raise NotFound(f"no AUM data for {month:%Y-%m}")
-        with stage("lifecycle"):
-            stages = assign_stages(history, tables, settings)
-            history = history.merge(stages, on=["customer_id", "month"], how="left")
-        with stage("features"):
-            features = build_features(tables, settings=settings, months=[month], history=history)
-        with stage("scores"):
-            scores, result.model_version_id = score_month(session, history, features, tables, settings)
+        version = registry.get_active(session)
+        model = registry.load(version) if version is not None else None
+        result.model_version_id = version.id if version is not None else None
+        t0 = time.perf_counter()
+        slices = customer_ranges(engine, until=month, size=settings.nightly.slice_customers)
+        # tier and stage rows for months not stored yet (the first run backfills) and this month
+        stored = _months_stored(session) - {target}
+        result.stages["extract"] = time.perf_counter() - t0
+        candidates: list[pd.DataFrame] = []
+        for n, keys in enumerate(slices):
+            with stage("extract", n, len(slices)):
+                tables = extract_tables(
+                    engine, until=month, recent_months=recent_months(settings),
+                    time_zone=settings.sla.time_zone, customers=keys,
+                )  # fmt: skip
+            with stage("tiers", n, len(slices)):
+                history = tier_history(tables, settings)
+            with stage("lifecycle", n, len(slices)):
+                stages = assign_stages(history, tables, settings)
+                history = history.merge(stages, on=["customer_id", "month"], how="left")
+                del stages
+            with stage("features", n, len(slices)):
+                features = build_features(tables, settings=settings, months=[month], history=history)
+            with stage("scores", n, len(slices)):
+                scores = score_month(model, result.model_version_id, history, features, tables, settings)
+                del features
+            with stage("alerts", n, len(slices)):
+                candidates.append(evaluate_rules(tables, history, month, settings))
+                del tables
+            with stage("write", n, len(slices)):
+                fresh = history[~history["month"].isin(stored)][HISTORY_COLUMNS]
+                del history
+                if not scores.empty:  # one frame: SQLite checks NOT NULL before an upsert's conflict
+                    scores = scores.assign(month=pd.to_datetime(scores["month"]))
+                    fresh = fresh.merge(scores, on=["customer_id", "month"], how="left")
+                result.rows["customer_months"] = result.rows.get("customer_months", 0) + len(fresh)
+                result.rows["scored"] = result.rows.get("scored", 0) + len(scores)
+                # in slices, the next slice reads customers while this one's rows wait for the commit
+                upsert(
+                    session.connection(), CustomerMonth.__table__,  # type: ignore[arg-type]
+                    _typed(fresh), keep_foreign_keys=len(slices) > 1,
+                )  # fmt: skip
+                del fresh, scores
+            pa.default_memory_pool().release_unused()  # a slice's Arrow buffers, before the next
         with stage("alerts"):
-            candidates = evaluate_rules(tables, history, month, settings)
-            synced = upsert_alerts(session, month=month, candidates=candidates, now=started_at)
+            synced = upsert_alerts(
+                session, month=month, candidates=pd.concat(candidates, ignore_index=True), now=started_at
+            )
             result.rows["alerts_created"] = synced.created
             result.rows["alerts_updated"] = synced.updated
             result.rows["alerts_closed"] = synced.closed
         with stage("write"):
-            # Tier and stage rows for months not stored yet (the first run backfills) and this month.
-            stored = _months_stored(session) - {target}
-            fresh = history[~history["month"].isin(stored)][HISTORY_COLUMNS]
-            if not scores.empty:  # one frame: SQLite checks NOT NULL before an upsert's conflict
-                scores = scores.assign(month=pd.to_datetime(scores["month"]))
-                fresh = fresh.merge(scores, on=["customer_id", "month"], how="left")
-            result.rows["customer_months"] = len(fresh)
-            upsert(session.connection(), CustomerMonth.__table__, _typed(fresh))  # type: ignore[arg-type]
-            result.rows["scored"] = len(scores)
             result.rows["recommendations"] = generate_recommendations(
                 session, month=month, today=started_at.date(), settings=settings
             )
@@ -174,6 +210,7 @@ def run_nightly(
             # staff tasks: qualifications about to expire (the RMs' own, not their customers')
             expiring = sync_expiry_tasks(session, on=date.today(), settings=settings)
             result.rows["tasks_qualification_expiry"] = expiring.created
+            result.rows["customer_slices"] = len(slices)
             run = NightlyRun(
                 month=month, started_at=started_at, finished_at=datetime.now(UTC).replace(tzinfo=None),
                 model_version_id=result.model_version_id, stages=dict(result.stages), rows=dict(result.rows),

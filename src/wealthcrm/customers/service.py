@@ -13,12 +13,12 @@ from __future__ import annotations
 from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from wealthcrm.alerts.actions import ACTION_TEXT
@@ -54,8 +54,20 @@ class BookSort(StrEnum):
     customer_id = "customer_id"
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (looked up once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO text, enums as their values, containers walked."""
+    """JSON-ready: dates as ISO text, enums as their values, dataclasses as dicts, containers walked
+    (without :func:`dataclasses.asdict`'s deep copy of every value first)."""
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, StrEnum):
@@ -64,6 +76,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
     return value
 
 
@@ -82,7 +96,7 @@ class AlertRow:
     closed_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(asdict(self))
+        out: dict[str, Any] = _plain(self)
         out["action_text"] = dict(ACTION_TEXT.get(self.action, {}))
         return out
 
@@ -104,7 +118,7 @@ class BookRow:
     alerts: list[AlertRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = _plain({k: v for k, v in asdict(self).items() if k != "alerts"})
+        out: dict[str, Any] = _plain({k: getattr(self, k) for k in _names(type(self)) if k != "alerts"})
         out["alerts"] = [a.to_dict() for a in self.alerts]
         return out
 
@@ -252,13 +266,16 @@ def book(
 # --- alerts -----------------------------------------------------------------------------------------
 
 
-def _alert_rows(session: Session, *conditions: ColumnElement[bool]) -> list[AlertRow]:
+def _alert_rows(
+    session: Session, *conditions: ColumnElement[bool], limit: int | None = None
+) -> list[AlertRow]:
     severity_rank = case(_SEVERITY_RANK, value=Alert.severity, else_=3)
     stmt = (
         select(Alert, Customer.name)
         .join(Customer, Customer.customer_id == Alert.customer_id)
         .where(*conditions)
         .order_by(severity_rank, Alert.last_month.desc(), Alert.id.desc())
+        .limit(limit)
     )
     return [
         AlertRow(
@@ -345,13 +362,15 @@ def today(
     limit: int = 25,
     other_alerts_limit: int | None = 50,
     min_p_loss: float = AT_RISK_MIN_P_LOSS,
+    skip_customers: Select[Any] | None = None,
 ) -> Today:
     """The risk list of ``month`` (default: the latest scored) for ``user``'s scope, and open alerts.
 
     At risk: scored customers with ``p_loss >= min_p_loss``, largest AUM at risk first (ties by id).
     The first ``limit`` carry their open alerts; open alerts of every other customer in scope follow,
     most severe first, so a high-severity signal on a low-risk customer is not missed (the first
-    ``other_alerts_limit`` of them; None: all). Only medium and
+    ``other_alerts_limit`` of them; None: all), leaving out the customers ``skip_customers`` selects
+    (the Today page: those whose retention task carries their alerts). Only medium and
     high alerts count, and not :data:`~wealthcrm.tasks.rules.ALERTS_AS_TASKS` (they are tasks).
     """
     month = month or latest_scored_month(session)
@@ -374,18 +393,26 @@ def today(
     rows = _book_rows(session, stmt) if month is not None and limit > 0 else []
     # Today shows the alerts that call for a contact: low-severity ones stay on the customer's page, and
     # an expired risk assessment is an assessment_expiry task instead (wealthcrm.tasks.rules)
-    alerts = [
-        a
-        for a in open_alerts(session, user=user)
-        if a.severity != Severity.low and a.alert_type not in ALERTS_AS_TASKS
-    ]
+    shown = (
+        Alert.status == AlertStatus.open,
+        scope,
+        Alert.severity != Severity.low,
+        Alert.alert_type.not_in(sorted(ALERTS_AS_TASKS)),
+    )
+    alerts = session.scalar(
+        select(func.count(Alert.id)).join(Customer, Customer.customer_id == Alert.customer_id).where(*shown)
+    )
     by_customer: dict[str, list[AlertRow]] = defaultdict(list)
-    for alert in alerts:
-        by_customer[alert.customer_id].append(alert)
-    listed = {r.customer_id for r in rows}
+    listed = [r.customer_id for r in rows]
+    for chunk in _chunks(listed):
+        for alert in _alert_rows(session, *shown, Alert.customer_id.in_(chunk)):
+            by_customer[alert.customer_id].append(alert)
     rows = [replace(r, alerts=by_customer[r.customer_id]) for r in rows]
-    others = [a for a in alerts if a.customer_id not in listed][:other_alerts_limit]  # None: all
-    return Today(month, int(count or 0), float(total or 0), len(alerts), rows, others)
+    rest = [Alert.customer_id.not_in(listed)] if listed else []
+    if skip_customers is not None:
+        rest.append(Alert.customer_id.not_in(skip_customers.scalar_subquery()))
+    others = [] if other_alerts_limit == 0 else _alert_rows(session, *shown, *rest, limit=other_alerts_limit)
+    return Today(month, int(count or 0), float(total or 0), int(alerts or 0), rows, others)
 
 
 # --- customer 360 -----------------------------------------------------------------------------------
@@ -465,9 +492,9 @@ class Customer360:
             if name in ("open_alerts", "closed_alerts"):
                 out[name] = [a.to_dict() for a in value]
             elif name in ("current",):
-                out[name] = None if value is None else _plain(asdict(value))
+                out[name] = None if value is None else _plain(value)
             elif name in ("history", "positions", "interactions"):
-                out[name] = [_plain(asdict(v)) for v in value]
+                out[name] = [_plain(v) for v in value]
             else:
                 out[name] = _plain(value)
         return out

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Boolean, Connection, Date, DateTime, LargeBinary, Table, text
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, LargeBinary, Table, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from wealthcrm.db import is_postgres
@@ -28,8 +28,14 @@ def upsert(
     frame: pd.DataFrame,
     *,
     insert_only: Sequence[str] = (),
+    keep_foreign_keys: bool = False,
 ) -> int:
-    """Insert or update `frame` into `table` on its primary key; returns rows inserted or changed."""
+    """Insert or update `frame` into `table` on its primary key; returns rows inserted or changed.
+
+    ``keep_foreign_keys``: a first load on PostgreSQL keeps the table's foreign keys rather than
+    dropping and re-adding them. Dropping one locks the table it references (ACCESS EXCLUSIVE) until
+    the transaction ends, so other connections cannot read it meanwhile (the nightly reads its next
+    slice of customers while it writes the first)."""
     if frame.empty:
         return 0
     columns = [c for c in frame.columns if c in table.c]
@@ -41,7 +47,7 @@ def upsert(
         # way databases load fastest: without secondary indexes and, on PostgreSQL, without
         # foreign-key triggers (6 s per million rows, bench/import.py), then rebuild both in bulk —
         # inside the same transaction, so a failure still leaves nothing behind.
-        with _bulk_load(conn, table):
+        with _bulk_load(conn, table, keep_foreign_keys=keep_foreign_keys):
             if is_postgres(conn):
                 _copy(conn, table.name, _pg_arrow(table, frame[columns]))
             else:
@@ -53,9 +59,9 @@ def upsert(
 
 
 @contextmanager
-def _bulk_load(conn: Connection, table: Table) -> Iterator[None]:
+def _bulk_load(conn: Connection, table: Table, *, keep_foreign_keys: bool = False) -> Iterator[None]:
     indexes = list(table.indexes)
-    foreign_keys = list(table.foreign_key_constraints) if is_postgres(conn) else []
+    foreign_keys = list(table.foreign_key_constraints) if is_postgres(conn) and not keep_foreign_keys else []
     for fk in foreign_keys:
         conn.execute(DropConstraint(fk))
     for index in indexes:
@@ -76,6 +82,13 @@ def _stable(column: str, table_name: str, excluded: str, distinct: str) -> str:
     )
 
 
+def _differs(table: Table, column: str, differ: str, *, pg: bool) -> str:
+    """Stored and new value of ``column`` differ (PostgreSQL has no equality on ``json``: as jsonb)."""
+    if pg and isinstance(table.c[column].type, JSON):
+        return f"CAST({table.name}.{column} AS jsonb) {differ} CAST(excluded.{column} AS jsonb)"
+    return f"{table.name}.{column} {differ} excluded.{column}"
+
+
 def _on_conflict(table: Table, key: list[str], updatable: list[str], *, pg: bool) -> str:
     name = table.name
     if not updatable:
@@ -89,7 +102,7 @@ def _on_conflict(table: Table, key: list[str], updatable: list[str], *, pg: bool
         else:
             sets.append(f"{c} = excluded.{c}")
     compared = [c for c in updatable if not c.endswith("_enc")]
-    where = " OR ".join(f"{name}.{c} {differ} excluded.{c}" for c in compared) or "FALSE"
+    where = " OR ".join(_differs(table, c, differ, pg=pg) for c in compared) or "FALSE"
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)} WHERE {where}"
 
 

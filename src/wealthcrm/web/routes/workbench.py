@@ -111,7 +111,6 @@ def customer_api(
 
 
 TODAY_PAGE_SIZE = 50
-_SEVERITY = {"high": 0, "medium": 1, "low": 2}
 
 
 @router.get("/today", include_in_schema=False)
@@ -127,8 +126,9 @@ def today_page(
     """The RM's one prioritised task list (retention tasks are the at-risk customers), then the open
     alerts of customers without a retention task. A team lead picks one RM of the team (``rm``)."""
     # the page lists tasks, not the at-risk rows (retention tasks are those customers): only the
-    # counts and every open alert, of which those without a retention task are shown below the tasks
-    result = service.today(session, user=user, limit=0, other_alerts_limit=None)
+    # counts, and the 50 most severe open alerts of customers without a retention task below the tasks
+    retained = tasks.open_task_customers(user=user, on=on, kind=TaskKind.retention)
+    result = service.today(session, user=user, limit=0, other_alerts_limit=50, skip_customers=retained)
     team = tasks.assignees(session, user=user)
     assignee = rm if rm and rm in {staff_id for staff_id, _name in team} else None
     found = tasks.list_tasks(
@@ -140,11 +140,6 @@ def today_page(
         offset=(page - 1) * TODAY_PAGE_SIZE,
     )
     counts = tasks.task_counts(session, user=user, on=on, assignee_id=assignee)
-    retained = tasks.customers_with_open(session, user=user, on=on, kind=TaskKind.retention)
-    others = sorted(
-        (a for a in result.other_alerts if a.customer_id not in retained),
-        key=lambda a: (_SEVERITY.get(a.severity, 3), -a.last_month.toordinal(), -a.id),
-    )
     context = task_context(user, _, on) | {
         "today": result,
         "tasks": found.rows,
@@ -155,7 +150,7 @@ def today_page(
         "counts": counts,
         "team": team,
         "rm": assignee,
-        "other_alerts": others[:50],
+        "other_alerts": result.other_alerts,
         "default_outcome": default_outcome,
         "action_text": lambda alert: view.alert_action(alert, _),
     }
