@@ -33,12 +33,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+#: How much of a SQLite file connections read through a memory map (address space, not memory).
+SQLITE_MMAP_BYTES = 1 << 30
+#: The most page cache one SQLite connection keeps, in KiB (it grows as pages are read).
+SQLITE_CACHE_KIB = 32 * 1024
+
+
 def _sqlite_file_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     # WAL: readers (the web app) never block the nightly import; NORMAL is durable in WAL mode
     # except for the last transactions on power loss, which a re-run import restores.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Reads through a memory map of the file (the OS's page cache, no read() call and copy per page)
+    # and a larger page cache per connection (the default is 2 MB): a page of the web app reads a few
+    # thousand B-tree pages; these halve the time of such reads (the book's count: 4 → 2 ms).
+    cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 

@@ -26,9 +26,12 @@ def _serve(st: State, engine: Engine, host: str, port: int) -> None:
     import uvicorn
 
     from wealthcrm.web import create_app
+    from wealthcrm.web.serve import freeze_heap
 
+    application = create_app(st.settings, engine)
+    freeze_heap()
     console.print(f"serving http://{host}:{port}  (Ctrl+C stops)")
-    uvicorn.run(create_app(st.settings, engine), host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 def _is_demo(engine: Engine) -> bool:

@@ -511,7 +511,7 @@ def search(
     """
     only = _pseudonymous_ids(session, check(query), user=user, pseudonyms=pseudonyms)
     stmt, last_contact = _select(query, user=user, month=month, on=on, only=only)
-    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    total = _count(session, stmt)
     page = _ordered(stmt, query, last_contact).limit(limit).offset(offset)
     alias = pseudonyms if is_pseudonymised(user) else None
     return BookResult(month, total, [_item(r, on, alias) for r in session.execute(page)])
@@ -529,7 +529,14 @@ def count(
     """How many customers of ``user``'s book ``query`` selects."""
     only = _pseudonymous_ids(session, check(query), user=user, pseudonyms=pseudonyms)
     stmt, _ = _select(query, user=user, month=month, on=on, only=only)
-    return int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    return _count(session, stmt)
+
+
+def _count(session: Session, stmt: Any) -> int:
+    """The rows of the book statement, counted over its joins and filters only: not computing each
+    row's last contact and open alerts (two sub-queries per customer) just to count the rows. The
+    outer joins are one-to-one (a customer's month row, their RM), so they do not change the count."""
+    return int(session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=False)) or 0)
 
 
 def export_rows(

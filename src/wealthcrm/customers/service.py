@@ -270,18 +270,21 @@ def _alert_rows(
     session: Session, *conditions: ColumnElement[bool], limit: int | None = None
 ) -> list[AlertRow]:
     severity_rank = case(_SEVERITY_RANK, value=Alert.severity, else_=3)
-    stmt = (
-        select(Alert, Customer.name)
+    stmt = (  # columns, not ORM objects: rows for a list, nothing to track
+        select(
+            Alert.id, Alert.customer_id, Customer.name, Alert.alert_type, Alert.severity, Alert.status,
+            Alert.first_month, Alert.last_month, Alert.evidence, Alert.action, Alert.closed_at,
+        )
         .join(Customer, Customer.customer_id == Alert.customer_id)
         .where(*conditions)
         .order_by(severity_rank, Alert.last_month.desc(), Alert.id.desc())
         .limit(limit)
-    )
+    )  # fmt: skip
     return [
         AlertRow(
             id=a.id,
             customer_id=a.customer_id,
-            customer_name=name,
+            customer_name=a.name,
             alert_type=str(a.alert_type),
             severity=str(a.severity),
             status=str(a.status),
@@ -291,7 +294,7 @@ def _alert_rows(
             action=a.action,
             closed_at=a.closed_at,
         )
-        for a, name in session.execute(stmt)
+        for a in session.execute(stmt)
     ]
 
 

@@ -531,7 +531,8 @@ class TaskPage:
 
 def _rows(session: Session, stmt: Any, on: date) -> list[TaskRow]:
     out = []
-    for t, customer_name, assignee_name in session.execute(stmt):
+    for t in session.execute(stmt):
+        customer_name, assignee_name = t.customer_name, t.assignee_name
         out.append(
             TaskRow(
                 id=t.id,
@@ -561,8 +562,14 @@ def _rows(session: Session, stmt: Any, on: date) -> list[TaskRow]:
 
 
 def _select() -> Any:
+    """The task rows' columns (not ORM objects: rows for a list, nothing to track)."""
     return (
-        select(Task, Customer.name, Staff.name)
+        select(
+            *(c for c in Task.__table__.c),
+            Customer.name.label("customer_name"),
+            Staff.name.label("assignee_name"),
+        )
+        .select_from(Task)
         .outerjoin(Customer, Customer.customer_id == Task.customer_id)
         .outerjoin(Staff, Staff.staff_id == Task.assignee_id)
     )
