@@ -53,8 +53,17 @@ def _sqlite_file_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+#: PostgreSQL session settings of wealthcrm's connections, unless the database URL sets ``options``.
+#: ``random_page_cost`` 1.1 instead of 4 (the default assumes spinning disks): a branch's data sits in
+#: memory or on SSD, where a key look-up costs little more than reading on. With 4 the planner read
+#: every task and alert of the branch and hash-joined them to an RM's few hundred customers: the
+#: Today page's SQL at 50,000 customers 48 → 15 ms (EXPLAIN ANALYZE, same queries).
+PG_CONNECT_OPTIONS = "-c random_page_cost=1.1"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for a SQLAlchemy URL; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for a SQLAlchemy URL; SQLite gets foreign keys, WAL and a busy timeout, PostgreSQL
+    :data:`PG_CONNECT_OPTIONS`."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -65,8 +74,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             event.listen(engine, "connect", _sqlite_file_pragmas)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        if "options" not in parsed.query:
+            connect_args = {"options": PG_CONNECT_OPTIONS, **kwargs.pop("connect_args", {})}
+            return create_engine(url, connect_args=connect_args, **kwargs)
     return create_engine(url, **kwargs)
 
 

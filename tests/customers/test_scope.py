@@ -133,8 +133,9 @@ def test_today_other_alerts_most_severe_first_limited_and_skipping(wb: Engine) -
         first = service.today(session, user=boss, limit=0, other_alerts_limit=1)
         assert [a.customer_id for a in first.other_alerts] == ["C002"]
         assert first.open_alerts == 3  # the count is of every alert, not of those listed
-        skip = select(Customer.customer_id).where(Customer.customer_id.in_(["C002", "C004"]))
-        rest = service.today(session, user=boss, limit=0, skip_customers=skip)
+        rest = service.today(
+            session, user=boss, limit=0, skip_customers=lambda column: column.in_(["C002", "C004"])
+        )
         assert {a.customer_id for a in rest.other_alerts} == {a.customer_id for a in every.other_alerts} - {
             "C002",
             "C004",

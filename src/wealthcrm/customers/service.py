@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from wealthcrm.alerts.actions import ACTION_TEXT
@@ -365,15 +365,16 @@ def today(
     limit: int = 25,
     other_alerts_limit: int | None = 50,
     min_p_loss: float = AT_RISK_MIN_P_LOSS,
-    skip_customers: Select[Any] | None = None,
+    skip_customers: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> Today:
     """The risk list of ``month`` (default: the latest scored) for ``user``'s scope, and open alerts.
 
     At risk: scored customers with ``p_loss >= min_p_loss``, largest AUM at risk first (ties by id).
     The first ``limit`` carry their open alerts; open alerts of every other customer in scope follow,
     most severe first, so a high-severity signal on a low-risk customer is not missed (the first
-    ``other_alerts_limit`` of them; None: all), leaving out the customers ``skip_customers`` selects
-    (the Today page: those whose retention task carries their alerts). Only medium and
+    ``other_alerts_limit`` of them; None: all), leaving out the customers for whom
+    ``skip_customers(customer_id_column)`` holds (the Today page: those whose retention task carries
+    their alerts). Only medium and
     high alerts count, and not :data:`~wealthcrm.tasks.rules.ALERTS_AS_TASKS` (they are tasks).
     """
     month = month or latest_scored_month(session)
@@ -411,9 +412,9 @@ def today(
         for alert in _alert_rows(session, *shown, Alert.customer_id.in_(chunk)):
             by_customer[alert.customer_id].append(alert)
     rows = [replace(r, alerts=by_customer[r.customer_id]) for r in rows]
-    rest = [Alert.customer_id.not_in(listed)] if listed else []
+    rest: list[ColumnElement[bool]] = [Alert.customer_id.not_in(listed)] if listed else []
     if skip_customers is not None:
-        rest.append(Alert.customer_id.not_in(skip_customers.scalar_subquery()))
+        rest.append(~skip_customers(Alert.customer_id))
     others = [] if other_alerts_limit == 0 else _alert_rows(session, *shown, *rest, limit=other_alerts_limit)
     return Today(month, int(count or 0), float(total or 0), int(alerts or 0), rows, others)
 

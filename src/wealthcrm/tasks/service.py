@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -811,20 +811,12 @@ def reopen(session: Session, *, user: Worker, task_id: int, expected_version: in
     return task
 
 
-def customers_with_open(session: Session, *, user: Any, on: date, kind: TaskKind) -> set[str]:
-    """The customers ``user`` sees with an open task of ``kind`` (Today leaves their alerts in the row)."""
-    return set(session.scalars(open_task_customers(user=user, on=on, kind=kind)))
-
-
-def open_task_customers(*, user: Any, on: date, kind: TaskKind) -> Select[Any]:
-    """SELECT of the customers ``user`` sees with an open task of ``kind``, as a sub-query to filter by."""
+def has_open_task(customer_id: Any, *, on: date, kind: TaskKind) -> ColumnElement[bool]:
+    """A condition on a customer-id column: the customer has an open task of ``kind`` (whoever it is
+    assigned to; for a customer in the caller's scope every such task is in the caller's scope too,
+    :func:`visible_tasks`). An EXISTS on the tasks' customer index, one look-up per row filtered."""
     return (
-        select(Task.customer_id)
-        .where(
-            visible_tasks(user),
-            _status_filter(TaskFilter.open, on),
-            Task.kind == kind,
-            Task.customer_id.is_not(None),
-        )
-        .distinct()
+        select(Task.id)
+        .where(Task.customer_id == customer_id, Task.kind == kind, _status_filter(TaskFilter.open, on))
+        .exists()
     )

@@ -125,9 +125,12 @@ def today_page(
 ) -> Response:
     """The RM's one prioritised task list (retention tasks are the at-risk customers), then the open
     alerts of customers without a retention task. A team lead picks one RM of the team (``rm``)."""
+
     # the page lists tasks, not the at-risk rows (retention tasks are those customers): only the
     # counts, and the 50 most severe open alerts of customers without a retention task below the tasks
-    retained = tasks.open_task_customers(user=user, on=on, kind=TaskKind.retention)
+    def retained(customer_id: Any) -> Any:
+        return tasks.has_open_task(customer_id, on=on, kind=TaskKind.retention)
+
     result = service.today(session, user=user, limit=0, other_alerts_limit=50, skip_customers=retained)
     team = tasks.assignees(session, user=user)
     assignee = rm if rm and rm in {staff_id for staff_id, _name in team} else None
