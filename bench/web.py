@@ -364,7 +364,9 @@ def main() -> None:
         "round within one think time); by default user i starts at page i mod 6",
     )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="uvicorn worker processes (2 per core, docs/workbench.md)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "wealthcrm-bench-web")
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]

@@ -586,9 +586,12 @@ def list_tasks(
     customer_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    total: int | None = None,
 ) -> TaskPage:
     """The tasks ``user`` may see, in Today's order: overdue first, then due today, then later; within
-    each, the largest ``priority_amount`` first (ties: :data:`KIND_ORDER`, the earliest due, the oldest)."""
+    each, the largest ``priority_amount`` first (ties: :data:`KIND_ORDER`, the earliest due, the oldest).
+    ``total``: how many there are, when the caller has counted them already (Today: :func:`task_counts`
+    of the same open tasks), so they are not counted twice."""
     conditions: list[ColumnElement[bool]] = [visible_tasks(user), _status_filter(status, on)]
     if kinds:
         conditions.append(Task.kind.in_([k.value for k in kinds]))
@@ -596,7 +599,8 @@ def list_tasks(
         conditions.append(Task.assignee_id == assignee_id)
     if customer_id is not None:
         conditions.append(Task.customer_id == customer_id)
-    total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
     bucket = case((Task.due_on < on, 0), (Task.due_on == on, 1), else_=2)
     kind_rank = case({k.value: i for i, k in enumerate(KIND_ORDER)}, value=Task.kind, else_=len(KIND_ORDER))
     stmt = (

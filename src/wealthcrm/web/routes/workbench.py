@@ -134,6 +134,7 @@ def today_page(
     result = service.today(session, user=user, limit=0, other_alerts_limit=50, skip_customers=retained)
     team = tasks.assignees(session, user=user)
     assignee = rm if rm and rm in {staff_id for staff_id, _name in team} else None
+    counts = tasks.task_counts(session, user=user, on=on, assignee_id=assignee)
     found = tasks.list_tasks(
         session,
         user=user,
@@ -141,8 +142,8 @@ def today_page(
         assignee_id=assignee,
         limit=TODAY_PAGE_SIZE,
         offset=(page - 1) * TODAY_PAGE_SIZE,
+        total=counts.open,  # the same open tasks
     )
-    counts = tasks.task_counts(session, user=user, on=on, assignee_id=assignee)
     context = task_context(user, _, on) | {
         "today": result,
         "tasks": found.rows,
