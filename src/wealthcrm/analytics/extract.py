@@ -46,7 +46,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    func,
     literal_column,
     select,
 )
@@ -415,12 +414,11 @@ def customer_ranges(engine: Engine, *, until: date, size: int) -> list[CustomerR
     first and last ID of each slice (``[None]``, every customer at once, when they fit in one)."""
     last = month_end(until.replace(day=1))
     with engine.connect() as conn:
-        count = conn.scalar(select(func.count()).where(Customer.onboarded_on <= last)) or 0
-        if count <= size:
-            return [None]
         ids = conn.scalars(
             select(Customer.customer_id).where(Customer.onboarded_on <= last).order_by(Customer.customer_id)
         ).all()
+    if len(ids) <= size:
+        return [None]
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
@@ -447,7 +445,6 @@ def extract_tables(
     ``customers`` (the nightly's slices, :func:`customer_ranges`): only the rows of the customers
     whose ID lies in this closed range; staff and products whole.
     """
-    keys = customers
     first = until.replace(day=1)
     last = month_end(first)
     next_start = datetime.combine(last + timedelta(days=1), time.min)
@@ -486,14 +483,12 @@ def extract_tables(
             "staff": (list(Staff.__table__.c), [Staff.joined_on <= last]),
             "products": (list(Product.__table__.c), []),
         },
-        keys,
+        customers,
     )
-    customers = read["customers"]
-    customers = _set_where(
-        customers, _after(customers, "closed_on", last), {"status": "active", "closed_on": None}
-    )
-    customers = _set_where(
-        customers, _after(customers, "risk_assessed_on", last), {"risk_level": None, "risk_assessed_on": None}
+    people = read["customers"]
+    people = _set_where(people, _after(people, "closed_on", last), {"status": "active", "closed_on": None})
+    people = _set_where(
+        people, _after(people, "risk_assessed_on", last), {"risk_level": None, "risk_assessed_on": None}
     )
     staff = read["staff"]
     staff = _set_where(staff, _after(staff, "left_on", last), {"status": "active", "left_on": None})
@@ -511,9 +506,9 @@ def extract_tables(
     )
     totals = (
         {
-            "aum_totals": _read_sql(engine, _aum_totals_sql(engine, first, keys), AUM_TOTAL_COLUMNS),
+            "aum_totals": _read_sql(engine, _aum_totals_sql(engine, first, customers), AUM_TOTAL_COLUMNS),
             "payroll_months": _read_sql(
-                engine, _payroll_months_sql(engine, last, keys), PAYROLL_MONTH_COLUMNS
+                engine, _payroll_months_sql(engine, last, customers), PAYROLL_MONTH_COLUMNS
             ),
         }
         if recent_months is not None
@@ -521,7 +516,7 @@ def extract_tables(
     )
     nps = read["survey_responses"].rename_columns(["response_id", "customer_id", "answered_on", "nps_score"])
     return {
-        "customers": customers,
+        "customers": people,
         "staff": staff,
         "products": read["products"],
         "positions": positions,

@@ -141,10 +141,12 @@ def run_nightly(
         result = NightlyResult(month=month)
         target = pd.Timestamp(month)
 
+        part = ""  # " (2/5)" while the stages run on the second of five slices
+
         @contextmanager
-        def stage(name: str, slice_no: int = 0, slices: int = 1) -> Iterator[None]:
+        def stage(name: str) -> Iterator[None]:
             if progress:
-                progress(name if slices == 1 else f"{name} ({slice_no + 1}/{slices})")
+                progress(name + part)
             t0 = time.perf_counter()
             yield
             result.stages[name] = result.stages.get(name, 0.0) + time.perf_counter() - t0
@@ -159,26 +161,27 @@ def run_nightly(
         result.stages["extract"] = time.perf_counter() - t0
         candidates: list[pd.DataFrame] = []
         for n, keys in enumerate(slices):
-            with stage("extract", n, len(slices)):
+            part = f" ({n + 1}/{len(slices)})" if len(slices) > 1 else ""
+            with stage("extract"):
                 tables = extract_tables(
                     engine, until=month, recent_months=recent_months(settings),
                     time_zone=settings.sla.time_zone, customers=keys,
                 )  # fmt: skip
-            with stage("tiers", n, len(slices)):
+            with stage("tiers"):
                 history = tier_history(tables, settings)
-            with stage("lifecycle", n, len(slices)):
+            with stage("lifecycle"):
                 stages = assign_stages(history, tables, settings)
                 history = history.merge(stages, on=["customer_id", "month"], how="left")
                 del stages
-            with stage("features", n, len(slices)):
+            with stage("features"):
                 features = build_features(tables, settings=settings, months=[month], history=history)
-            with stage("scores", n, len(slices)):
+            with stage("scores"):
                 scores = score_month(model, result.model_version_id, history, features, tables, settings)
                 del features
-            with stage("alerts", n, len(slices)):
+            with stage("alerts"):
                 candidates.append(evaluate_rules(tables, history, month, settings))
                 del tables
-            with stage("write", n, len(slices)):
+            with stage("write"):
                 fresh = history[~history["month"].isin(stored)][HISTORY_COLUMNS]
                 del history
                 if not scores.empty:  # one frame: SQLite checks NOT NULL before an upsert's conflict
@@ -193,6 +196,7 @@ def run_nightly(
                 )  # fmt: skip
                 del fresh, scores
             pa.default_memory_pool().release_unused()  # a slice's Arrow buffers, before the next
+        part = ""
         with stage("alerts"):
             synced = upsert_alerts(
                 session, month=month, candidates=pd.concat(candidates, ignore_index=True), now=started_at

@@ -58,7 +58,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _names(cls: type) -> tuple[str, ...]:
-    """A dataclass's field names (looked up once per class)."""
+    """A dataclass's field names (looked up once per class; ``functools.cache`` would do, but mypy
+    takes a dataclass type for one of its unhashable instances)."""
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
@@ -301,19 +302,6 @@ def _alert_rows(
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
-
-
-def open_alerts(
-    session: Session, *, user: Viewer, customer_ids: Sequence[str] | None = None
-) -> list[AlertRow]:
-    """Open alerts of the customers ``user`` may see (of ``customer_ids`` only, when given)."""
-    base = (Alert.status == AlertStatus.open, scope_filter(user))
-    if customer_ids is None:
-        return _alert_rows(session, *base)
-    out: list[AlertRow] = []
-    for chunk in _chunks(list(customer_ids)):
-        out.extend(_alert_rows(session, *base, Alert.customer_id.in_(chunk)))
-    return out
 
 
 def list_alerts(
