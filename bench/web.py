@@ -135,7 +135,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    url: str, data_dir: Path, workers: int, server: str = "wealthcrm"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``wealthcrm serve --workers N`` (each worker with its own socket), or with ``server="uvicorn"``
+    uvicorn's own ``--workers`` (one socket shared by the workers: the comparison)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -143,10 +147,14 @@ def start_server(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Pop
         "WEALTHCRM_DATA_DIR": str(data_dir),
         "WEALTHCRM_FIELD_KEY": FIELD_KEY,
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "wealthcrm.web.serve:app",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+    if server == "uvicorn":
+        command = [sys.executable, "-m", "uvicorn", "--factory", "wealthcrm.web.serve:app",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "wealthcrm.cli.main", "serve",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # stdout: the JSON
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -314,7 +322,7 @@ def run_backend(name: str, db: dict[str, Any], args: argparse.Namespace) -> dict
             r[0] for r in conn.execute(text("SELECT username FROM users WHERE role = 'rm' ORDER BY username"))
         ]
     engine.dispose()
-    process, base = start_server(db["url"], settings.data_dir, args.workers)
+    process, base = start_server(db["url"], settings.data_dir, args.workers, args.server)
     try:
         book = "/book" if _has_page(base, rms[0], "/book") else "/api/v1/customers?page_size=50"
         result: dict[str, Any] = {"rm_logins": len(rms), "prepare_s": db.get("prepare_s"), "book_path": book}
@@ -365,8 +373,12 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--workers", type=int, default=4, help="uvicorn worker processes (2 per core, docs/workbench.md)"
+        "--workers", type=int, default=4, help="server worker processes (2 per core, docs/workbench.md)"
     )
+    parser.add_argument(
+        "--server", choices=["wealthcrm", "uvicorn"], default="wealthcrm",
+        help="wealthcrm serve --workers (a socket per worker; default) or uvicorn --workers (one socket)",
+    )  # fmt: skip
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "wealthcrm-bench-web")
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]

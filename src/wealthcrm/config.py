@@ -292,6 +292,14 @@ class WebSettings(_Section):
     cookie_secure: bool = Field(
         False, description="Send the session cookie over HTTPS only (set true when served behind TLS)."
     )
+    threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Requests whose database work runs at once in one server process. Scale with "
+        "processes (uvicorn --workers, 2 per core), not threads: threads of one process share its "
+        "interpreter lock, and more than one made requests slower under load (docs/workbench.md).",
+    )
 
 
 class SecuritySettings(_Section):

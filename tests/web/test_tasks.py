@@ -3,6 +3,7 @@ tasks panel, and the JSON API — for every role, with CSRF on every POST and 40
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -287,9 +288,9 @@ def test_a_contact_time_with_an_offset_is_stored_in_the_branchs_wall_clock(clien
 
 def test_today_is_the_branchs_date_not_the_servers(branch: Engine, settings: Settings) -> None:
     late = datetime(2026, 11, 28, 20, 0)  # 20:00 UTC: 04:00 on Sunday 29 November in Shanghai
-    assert current_date(settings, late) == date(2026, 11, 29)
+    assert asyncio.run(current_date(settings, late)) == date(2026, 11, 29)
     london = settings.model_copy(update={"sla": SlaSettings(time_zone="Europe/London")})
-    assert current_date(london, late) == date(2026, 11, 28)
+    assert asyncio.run(current_date(london, late)) == date(2026, 11, 28)
 
     application = create_app(settings, branch)
     application.dependency_overrides[utc_now] = lambda: late  # the clock alone: today and now follow

@@ -22,16 +22,19 @@ from wealthcrm.ingest.models import ImportRun
 DEMO_ACTOR = "demo"
 
 
-def _serve(st: State, engine: Engine, host: str, port: int) -> None:
-    import uvicorn
+def _serve(st: State, engine: Engine, host: str, port: int, workers: int = 1) -> None:
+    from wealthcrm.web.serve import reuse_port_supported, serve
 
-    from wealthcrm.web import create_app
-    from wealthcrm.web.serve import freeze_heap
-
-    application = create_app(st.settings, engine)
-    freeze_heap()
-    console.print(f"serving http://{host}:{port}  (Ctrl+C stops)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers > 1 and not reuse_port_supported():
+        fail("--workers above 1 needs Linux (SO_REUSEPORT); serve with one worker")
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    console.print(f"serving http://{host}:{port}{processes}  (Ctrl+C stops)")
+    try:
+        serve(st.settings, host=host, port=port, workers=workers, engine=engine if workers == 1 else None)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except RuntimeError as exc:
+        fail(str(exc))
 
 
 def _is_demo(engine: Engine) -> bool:
@@ -106,13 +109,23 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
         port: int = typer.Option(8000, "--port", help="Port to listen on."),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (Linux): 2 per core on a server, each with its own socket on the port.",
+        ),
     ) -> None:
         """Serve the web application on an existing database.
 
-        Example: wealthcrm --database postgresql+psycopg://crm@db/wealthcrm serve --host 0.0.0.0 --port 8000
+        Example: wealthcrm --database postgresql+psycopg://crm@db/crm serve --host 0.0.0.0 --workers 4
         """
         st = state(ctx)
-        _serve(st, st.ready_engine(), host, port)
+        engine = st.ready_engine()
+        if workers > 1:
+            engine.dispose()  # each worker process makes its own
+        _serve(st, engine, host, port, workers)
 
     @app.command("demo")
     def demo(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -62,6 +63,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the routes' synchronous work (SQL, rendering) runs in the thread pool: web.threads at once
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web.threads
         yield
         if owns_engine:
             db_engine.dispose()

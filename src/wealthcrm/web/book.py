@@ -53,7 +53,7 @@ DIRECTION_LABELS = {
 }
 
 
-def api_query(
+async def api_query(
     tier: Annotated[list[Tier] | None, Query(description="Tiers in the month (repeat for several).")] = None,
     stage: Annotated[list[Stage] | None, Query(description="Lifecycle stages (repeat for several).")] = None,
     risk: Annotated[

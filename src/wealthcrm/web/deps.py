@@ -10,7 +10,8 @@ midnight. Both are dependencies, so tests fix them with ``app.dependency_overrid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Annotated
 
@@ -26,10 +27,10 @@ from wealthcrm.users.models import User
 from wealthcrm.vocab import Role
 from wealthcrm.web.auth import LOGIN_FIRST, LoginRequired, SignedIn, bearer_token, is_locked
 from wealthcrm.web.i18n import N_, Translator
-from wealthcrm.web.templating import translator
+from wealthcrm.web.templating import request_translator
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -41,17 +42,54 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def db_session(request: Request) -> Iterator[Session]:
+#: the session of the request being served (:func:`db_session`), for :func:`end_transaction`
+REQUEST_SESSION: ContextVar[Session | None] = ContextVar("wealthcrm_request_session", default=None)
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the route returns, rolled back when it raises.
 
     The session knows the request's path and client address, for audit entries written on it.
+
+    A request goes to the thread pool once, for its route (``web.threads`` routes at a time per
+    process, one by default; :mod:`wealthcrm.web.routing`), and its transaction ends there: the
+    route's hand-over commits it, or rolls it back, in the same thread, right after the route
+    (:func:`end_transaction`). The session connects on first use, inside the route, so a request
+    holds a connection only while its route runs, never while it waits for its turn. Everything
+    else runs on the event loop (``async``): the dependencies that do no I/O and the login check
+    (:func:`current_user`). Nothing on the event loop waits for a lock a route holds: the route ends
+    its transaction without the event loop. What is left here (end a transaction the route did not
+    end, close the session) does no I/O after a route that was handed over.
     """
-    with session_scope(request.app.state.engine) as session:
-        session.info[REQUEST_INFO] = {"path": request.url.path, "ip": client_ip(request)}
+    session = Session(bind=request.app.state.engine, expire_on_commit=False)
+    session.info[REQUEST_INFO] = {"path": request.url.path, "ip": client_ip(request)}
+    token = REQUEST_SESSION.set(session)
+    try:
         yield session
+    except BaseException:
+        if session.in_transaction():
+            session.rollback()
+        raise
+    else:
+        if session.in_transaction():
+            session.commit()
+    finally:
+        REQUEST_SESSION.reset(token)
+        session.close()
 
 
-def utc_now() -> datetime:
+def end_transaction(*, commit: bool) -> None:
+    """Commit (or roll back) the transaction of the request's session, if the request has one."""
+    session = REQUEST_SESSION.get()
+    if session is None:
+        return
+    if commit:
+        session.commit()
+    else:
+        session.rollback()
+
+
+async def utc_now() -> datetime:
     """Now, naive UTC (a dependency, so tests can fix the clock)."""
     return utcnow()
 
@@ -64,11 +102,11 @@ def branch_local(at: datetime, settings: Settings) -> datetime:
 # scope="function": commit before the response is sent, so a client never sees unsaved work.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
-Gettext = Annotated[Translator, Depends(translator)]
+Gettext = Annotated[Translator, Depends(request_translator)]
 UtcNow = Annotated[datetime, Depends(utc_now)]
 
 
-def current_date(settings: AppSettings, now: UtcNow) -> date:
+async def current_date(settings: AppSettings, now: UtcNow) -> date:
     """Today in the branch's time zone, ``sla.time_zone`` (a dependency, so tests can fix the date)."""
     return branch_local(now, settings).date()
 
@@ -76,27 +114,33 @@ def current_date(settings: AppSettings, now: UtcNow) -> date:
 TodayDate = Annotated[date, Depends(current_date)]
 
 
-def current_user(request: Request, session: DbSession) -> SignedIn:
+async def current_user(request: Request) -> SignedIn:
     """The logged-in, active, unlocked user; else :class:`LoginRequired` (login page or 401 JSON).
 
     An API request with a bearer token is that token's user (or 401), whatever cookie it carries.
+
+    Read on the event loop, in a short transaction of its own (a primary-key read; a token's
+    ``last_used_at`` is written at most every 5 minutes), so the request's session first connects in
+    its route (:func:`db_session`).
     """
     token = bearer_token(request)
-    if token is not None:
-        found = tokens.find(session, token=token, now=utcnow())
-        if found is None or is_locked(found[1], utcnow()):
-            raise LoginRequired(TOKEN_INVALID)
-        request.state.token_id = found[0].id
-        bearer_user = SignedIn.of(found[1])
-        request.state.user = bearer_user
-        return bearer_user
-    uid = request.session.get("uid")
-    user = session.get(User, uid) if isinstance(uid, int) else None
-    if user is None or not user.is_active or is_locked(user, utcnow()):
-        if uid is not None:
-            request.session.clear()
-        raise LoginRequired(LOGIN_FIRST)
-    signed_in = SignedIn.of(user)
+    now = utcnow()
+    with session_scope(request.app.state.engine) as session:
+        if token is not None:
+            found = tokens.find(session, token=token, now=now)
+            if found is None or is_locked(found[1], now):
+                raise LoginRequired(TOKEN_INVALID)
+            request.state.token_id = found[0].id
+            bearer_user = SignedIn.of(found[1])
+            request.state.user = bearer_user
+            return bearer_user
+        uid = request.session.get("uid")
+        user = session.get(User, uid) if isinstance(uid, int) else None
+        if user is None or not user.is_active or is_locked(user, now):
+            if uid is not None:
+                request.session.clear()
+            raise LoginRequired(LOGIN_FIRST)
+        signed_in = SignedIn.of(user)
     request.state.user = signed_in  # for the top bar, also on error pages after a rollback
     return signed_in
 
@@ -104,11 +148,11 @@ def current_user(request: Request, session: DbSession) -> SignedIn:
 CurrentUser = Annotated[SignedIn, Depends(current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[SignedIn], SignedIn]:
+def require_role(*roles: Role) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     """A dependency: the current user when their role is one of ``roles``, else :class:`Forbidden`."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> SignedIn:
+    async def check(user: CurrentUser) -> SignedIn:
         if user.role not in allowed:
             raise Forbidden(f"the {user.role.value} role may not see this")
         return user

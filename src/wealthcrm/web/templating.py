@@ -37,6 +37,11 @@ def translator(request: Request) -> Translator:
     return translators[locale]
 
 
+async def request_translator(request: Request) -> Translator:
+    """:func:`translator` as a dependency (``async``: it does no I/O, so it need not go to a thread)."""
+    return translator(request)
+
+
 def static_url(request: Request, path: str) -> str:
     """A static file's URL, versioned so browsers fetch it again after an upgrade."""
     return f"{request.scope.get('root_path', '')}/static/{path}?v={__version__}"

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,9 +36,10 @@ from wealthcrm.web.deps import (
     require_role,
 )
 from wealthcrm.web.i18n import N_
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 Admin = Annotated[SignedIn, Depends(require_role(Role.admin))]
 DELEGATION_VIEWERS = (Role.rm, Role.team_lead, Role.branch_manager, Role.auditor, Role.admin)

@@ -9,7 +9,7 @@ from io import StringIO
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -25,9 +25,10 @@ from wealthcrm.web import auth
 from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip, require_role
 from wealthcrm.web.i18n import N_
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 AUDIT_ROLES = (Role.auditor, Role.admin)
 Auditor = Annotated[SignedIn, Depends(require_role(*AUDIT_ROLES))]

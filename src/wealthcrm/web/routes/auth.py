@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -17,9 +17,10 @@ from wealthcrm.users import tokens
 from wealthcrm.web import auth
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, client_ip
 from wealthcrm.web.i18n import LANG_COOKIE, LOCALES, N_
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 WRONG = N_("Wrong user name or password.")
 LOCKED = N_("Too many wrong passwords: this account is locked. Try again in {minutes} minutes.")

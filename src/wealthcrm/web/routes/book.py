@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from wealthcrm.customers import book
@@ -29,18 +30,20 @@ from wealthcrm.web.deps import (
     TodayDate,
     require_role,
 )
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import ALL_LABELS, labeller
 
-router = APIRouter()
+router = make_router()
 
 BookUser = Annotated[SignedIn, Depends(require_role(*view.BOOK_ROLES))]
 ApiQuery = Annotated[BookQuery, Depends(view.api_query)]
 
 
-def pseudonyms_for(user: CurrentUser, settings: AppSettings) -> Pseudonymiser | None:
-    """The pseudonymiser of an analyst's request (a dependency); None for every other role."""
-    return pseudonymiser_for(settings) if is_pseudonymised(user) else None
+async def pseudonyms_for(user: CurrentUser, settings: AppSettings) -> Pseudonymiser | None:
+    """The pseudonymiser of an analyst's request (a dependency); None for every other role. Only an
+    analyst's request reads the key (a file, maybe): in the thread pool."""
+    return await run_in_threadpool(pseudonymiser_for, settings) if is_pseudonymised(user) else None
 
 
 Pseudonyms = Annotated[Pseudonymiser | None, Depends(pseudonyms_for)]

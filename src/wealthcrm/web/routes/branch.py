@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
 from wealthcrm.errors import NotFound
 from wealthcrm.web import branch as view
 from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import AppSettings, DbSession, Gettext, require_role
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import labeller
 
-router = APIRouter()
+router = make_router()
 
 BranchUser = Annotated[SignedIn, Depends(require_role(*view.BRANCH_ROLES))]
 MonthParam = Annotated[

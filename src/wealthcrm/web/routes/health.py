@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from wealthcrm import __version__
+from wealthcrm.web.routing import make_router
 
-router = APIRouter()
+router = make_router()
 
 
 @router.get("/api/v1/health", tags=["health"])

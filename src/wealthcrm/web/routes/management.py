@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -42,9 +42,10 @@ from wealthcrm.web.auth import SignedIn, check_csrf
 from wealthcrm.web.deps import AppSettings, DbSession, Gettext, TodayDate, require_role
 from wealthcrm.web.format import format_cny, format_count, format_share
 from wealthcrm.web.i18n import N_, Translator
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render as render_page
 
-router = APIRouter()
+router = make_router()
 
 SCORECARD_ROLES = (Role.rm, Role.team_lead, Role.branch_manager, Role.auditor)
 REPORT_ROLES = (Role.branch_manager, Role.auditor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from wealthcrm.errors import NotFound
@@ -12,9 +12,10 @@ from wealthcrm.vocab import Role
 from wealthcrm.web import overview as view
 from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, require_role
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 #: Roles that see branch-wide aggregates. An RM sees only their own book (the workbench).
 OVERVIEW_ROLES = (Role.branch_manager, Role.team_lead, Role.analyst, Role.auditor, Role.admin)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import Depends, Form, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse, Response
 
@@ -29,10 +29,11 @@ from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, Tod
 from wealthcrm.web.errors import status_of
 from wealthcrm.web.format import format_cny, format_share
 from wealthcrm.web.i18n import N_, Translator
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import labeller
 
-router = APIRouter()
+router = make_router()
 CSRF = [Depends(auth.check_csrf)]
 #: a recommendation id (bounded: larger numbers cannot be ids, and PostgreSQL would refuse them)
 RecId = Annotated[int, Path(ge=1, le=2**31 - 1)]

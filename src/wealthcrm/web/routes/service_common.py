@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from wealthcrm.config import Settings
@@ -26,14 +26,15 @@ from wealthcrm.vocab import Role
 from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import UtcNow, require_role
 from wealthcrm.web.i18n import N_, Translator
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.workbench import labeller as workbench_labeller
 
 #: the one router of the service area: service.py, service_pages.py and service_api.py all add to it (a
 #: single router, not included sub-routers, so the app-wide scope test walks every route)
-router = APIRouter()
+router = make_router()
 
 
-def service_now(now: UtcNow) -> datetime:
+async def service_now(now: UtcNow) -> datetime:
     """Now, naive UTC: the web layer's clock (:func:`~wealthcrm.web.deps.utc_now`), as a dependency of
     its own so tests can fix the service clock alone."""
     return now

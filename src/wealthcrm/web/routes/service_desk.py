@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -46,10 +46,11 @@ from wealthcrm.web.routes.service_common import (
     local_text,
     parse_instant,
 )
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import entitlement_view
 
-router = APIRouter()
+router = make_router()
 CSRF = [Depends(auth.check_csrf)]
 #: redemptions listed under the benefits
 HISTORY_ROWS = 5

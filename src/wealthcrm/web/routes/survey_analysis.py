@@ -13,7 +13,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -33,9 +33,10 @@ from wealthcrm.surveys.report_xlsx import xlsx_bytes
 from wealthcrm.vocab import Role
 from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import DbSession, Gettext, TodayDate, require_role
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 ANALYSIS_ROLES = (Role.analyst, Role.branch_manager, Role.team_lead)
 AnalysisUser = Annotated[SignedIn, Depends(require_role(*ANALYSIS_ROLES))]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
@@ -35,9 +35,10 @@ from wealthcrm.surveys.responses import AnswersInvalid, TokenUnknown, TokenUsed,
 from wealthcrm.web.auth import CSRF_FIELD, csrf_token
 from wealthcrm.web.deps import AppSettings, DbSession, TodayDate, client_ip
 from wealthcrm.web.i18n import LANG_COOKIE, LOCALES, N_, Locale, Translator, choose_locale
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import static_url
 
-router = APIRouter()
+router = make_router()
 ONE_YEAR = 365 * 24 * 3600
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -112,7 +113,7 @@ class FormLimits:
         )
 
 
-def form_limits(request: Request, settings: AppSettings) -> FormLimits:
+async def form_limits(request: Request, settings: AppSettings) -> FormLimits:
     """The app's limiters, made on first use (kept on ``app.state``, so each app counts on its own)."""
     limits: FormLimits | None = getattr(request.app.state, "survey_form_limits", None)
     if limits is None:

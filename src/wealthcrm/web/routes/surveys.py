@@ -12,7 +12,7 @@ import io
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse, Response
 
@@ -35,10 +35,11 @@ from wealthcrm.web.auth import SignedIn
 from wealthcrm.web.deps import AppSettings, DbSession, Gettext, RowId, TodayDate, require_role
 from wealthcrm.web.i18n import N_, Translator
 from wealthcrm.web.overview import LABELS as TIER_LABELS
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import STAGE_LABELS
 
-router = APIRouter()
+router = make_router()
 CSRF = [Depends(auth.check_csrf)]
 Reader = Annotated[SignedIn, Depends(require_role(*VIEW_ROLES))]
 Runner = Annotated[SignedIn, Depends(require_role(*WAVE_ROLES))]

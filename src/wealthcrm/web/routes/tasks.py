@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse, Response
 
@@ -46,9 +46,10 @@ from wealthcrm.web.deps import (
     branch_local,
 )
 from wealthcrm.web.i18n import N_, Translator
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 MAX_ID = 2**31 - 1  # the INTEGER range of both databases
 CSRF = [Depends(auth.check_csrf)]
 SNOOZE_CHOICES = ((1, N_("1 day")), (3, N_("3 days")), (7, N_("7 days")))
@@ -66,7 +67,7 @@ def can_act(user: SignedIn) -> bool:
     return user.role in ACTING_ROLES and user.staff_id is not None
 
 
-def local_now(on: TodayDate, settings: AppSettings, now: UtcNow) -> datetime:
+async def local_now(on: TodayDate, settings: AppSettings, now: UtcNow) -> datetime:
     """Now, the branch's local time (``sla.time_zone``) to the minute, on the app's date
     (``current_date``): contacts are logged in local wall-clock time. A dependency tests can fix."""
     local = branch_local(now, settings)
@@ -155,7 +156,7 @@ def contact_form(
     return render(request, "tasks/contact_form.html", context)
 
 
-def contact_values(
+async def contact_values(
     channel: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",

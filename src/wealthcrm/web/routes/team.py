@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from wealthcrm.customers import book, reassign
@@ -22,10 +22,11 @@ from wealthcrm.vocab import Role
 from wealthcrm.web import team as view
 from wealthcrm.web.auth import SignedIn, check_csrf
 from wealthcrm.web.deps import AppSettings, DbSession, Gettext, TodayDate, require_role
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 from wealthcrm.web.workbench import labeller
 
-router = APIRouter()
+router = make_router()
 
 TeamUser = Annotated[SignedIn, Depends(require_role(*view.TEAM_ROLES))]
 TeamParam = Annotated[str | None, Query(max_length=32, description="Team id; default: the first team.")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -27,12 +27,13 @@ from wealthcrm.web.deps import AppSettings, CurrentUser, DbSession, Gettext, Tod
 from wealthcrm.web.routes.service_common import LABELS as SERVICE_LABELS
 from wealthcrm.web.routes.service_common import service_now
 from wealthcrm.web.routes.tasks import default_outcome, task_context
+from wealthcrm.web.routing import make_router
 from wealthcrm.web.templating import render
 
-router = APIRouter()
+router = make_router()
 
 
-def identified_user(user: CurrentUser) -> SignedIn:
+async def identified_user(user: CurrentUser) -> SignedIn:
     """The current user, unless they may see pseudonymised views only (analysts: 403)."""
     require_identified(user)
     return user
