@@ -126,3 +126,19 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             _kill_group(process)
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_one_process_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _serve(tmp_path, port, workers=1)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        assert _listening_sockets(port) == 1
+        process.send_signal(signal.SIGTERM)
+        out, _err = process.communicate(timeout=60)
+    finally:
+        _kill_group(process)
+    # uvicorn stops gracefully, then raises the signal again, so the process ends as SIGTERM asked
+    assert process.returncode == -signal.SIGTERM
+    assert f"serving http://127.0.0.1:{port}  (Ctrl+C stops)" in out
+    assert _listening_sockets(port) == 0
