@@ -74,9 +74,12 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
     return sock
 
 
-def _run(application: FastAPI, sock: socket.socket) -> None:
+def _run(settings: Settings, sock: socket.socket, engine: Engine | None = None) -> None:
+    """Build the app, freeze its heap and serve it on ``sock`` until SIGINT or SIGTERM."""
     import uvicorn
 
+    application = create_app(settings, engine)
+    freeze_heap()
     config = uvicorn.Config(application, log_level="warning", timeout_keep_alive=5)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -89,9 +92,7 @@ def serve(
     ``engine`` serves one process only (each worker process makes its own engine).
     """
     if workers <= 1:
-        application = create_app(settings, engine)
-        freeze_heap()
-        _run(application, listening_socket(host, port, reuse_port=False))
+        _run(settings, listening_socket(host, port, reuse_port=False), engine)
         return
     if not reuse_port_supported():
         raise RuntimeError("several worker processes need SO_REUSEPORT (Linux); serve with one worker")
@@ -113,10 +114,7 @@ def _stop_when_orphaned(parent: int) -> None:
 def _worker(settings: Settings, host: str, port: int, parent: int) -> None:
     """One worker process: its own socket in the port's group, its own app and engine."""
     _stop_when_orphaned(parent)
-    sock = listening_socket(host, port, reuse_port=True)
-    application = create_app(settings)
-    freeze_heap()
-    _run(application, sock)
+    _run(settings, listening_socket(host, port, reuse_port=True))
 
 
 class Supervisor:
